@@ -1,0 +1,109 @@
+"""Energy terms and their local gradients, in plain numpy (the engine's kernels implement the
+same formulas in numba; tests check one against the other).
+
+Sign convention (Scellier & Bengio 2017; DESIGN.md §3):
+
+    E(x) = Σ_b [ ½‖x_b‖² − b_bᵀ ρ(x_b) ]  −  Σ_(a→b) ρ(x_a)ᵀ W_ab ρ(x_b)  +  Σ_m E_lse,m(x_m)
+    F(x) = E(x) + Σ_k λ_k C_k(x)          (tasks add nudging costs)
+
+States have shape (P, n): P particles. Every function returns per-particle values of shape (P,)
+or gradients of the state's shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import drho, rho
+
+
+def block_energy(x, bias, act):
+    """E_b = ½‖x‖² − bᵀρ(x), per particle."""
+    return 0.5 * np.sum(x * x, axis=1) - rho(act, x) @ bias
+
+
+def block_grad(x, bias, act):
+    """∂E_b/∂x = x − ρ'(x) ⊙ b."""
+    return x - drho(act, x) * bias
+
+
+def coupling_energy(x_a, x_b, w, act_a, act_b):
+    """E_ab = −ρ(x_a)ᵀ W ρ(x_b), per particle."""
+    return -np.sum((rho(act_a, x_a) @ w) * rho(act_b, x_b), axis=1)
+
+
+def coupling_grads(x_a, x_b, w, act_a, act_b):
+    """(∂E_ab/∂x_a, ∂E_ab/∂x_b) = (−ρ'(x_a) ⊙ ρ(x_b)Wᵀ, −ρ'(x_b) ⊙ ρ(x_a)W)."""
+    r_a, r_b = rho(act_a, x_a), rho(act_b, x_b)
+    return -drho(act_a, x_a) * (r_b @ w.T), -drho(act_b, x_b) * (r_a @ w)
+
+
+def hebbian(x_a, x_b, act_a, act_b):
+    """−∂E/∂W_ab = ρ(x_a)ᵀ ρ(x_b), averaged over particles: shape (n_a, n_b)."""
+    return rho(act_a, x_a).T @ rho(act_b, x_b) / x_a.shape[0]
+
+
+def lse_energy(x, k, beta):
+    """E_lse = −(1/β) log Σ_μ exp(β K_μᵀ x), per particle (log-sum-exp evaluated stably)."""
+    z = beta * (x @ k)
+    m = z.max(axis=1, keepdims=True)
+    return -(m[:, 0] + np.log(np.sum(np.exp(z - m), axis=1))) / beta
+
+
+def lse_grad(x, k, beta):
+    """∂E_lse/∂x = −K softmax(β Kᵀx)."""
+    z = beta * (x @ k)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return -(z / z.sum(axis=1, keepdims=True)) @ k.T
+
+
+def softmax(x):
+    z = np.exp(x - x.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def cost_value(kind, x, target):
+    """Nudging cost per particle: ``mse`` C = ½‖x − y‖²; ``ce`` C = −Σ_i y_i log softmax(x)_i."""
+    if kind == "mse":
+        d = x - target
+        return 0.5 * np.sum(d * d, axis=1)
+    if kind == "ce":
+        z = x - x.max(axis=1, keepdims=True)
+        return -np.sum(target * (z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))), axis=1)
+    raise ValueError(f"unknown cost {kind!r}; expected 'mse' or 'ce'")
+
+
+def cost_grad(kind, x, target):
+    """∂C/∂x: ``mse`` x − y; ``ce`` softmax(x) − y (for targets that sum to one)."""
+    if kind == "mse":
+        return x - target
+    if kind == "ce":
+        return softmax(x) - target * 1.0
+    raise ValueError(f"unknown cost {kind!r}; expected 'mse' or 'ce'")
+
+
+def network_energy(net, params, states):
+    """E(x) of a whole :class:`~neurosim.model.network.Network`; ``states`` maps block → (P, n)."""
+    total = 0.0
+    for blk in net.blocks:
+        total = total + block_energy(states[blk.name], params.biases[blk.name], blk.activation)
+    for proj in net.projections:
+        a, b = net.block(proj.pre), net.block(proj.post)
+        total = total + coupling_energy(states[a.name], states[b.name], params.weights[proj.name],
+                                        a.activation, b.activation)
+    for name, mem in net.memories.items():
+        total = total + lse_energy(states[name], params.memories[name], mem.beta)
+    return total
+
+
+def network_grad(net, params, states):
+    """∂E/∂x_b for every block, as a dict block → (P, n)."""
+    grads = {b.name: block_grad(states[b.name], params.biases[b.name], b.activation) for b in net.blocks}
+    for proj in net.projections:
+        a, b = net.block(proj.pre), net.block(proj.post)
+        ga, gb = coupling_grads(states[a.name], states[b.name], params.weights[proj.name],
+                                a.activation, b.activation)
+        grads[a.name] = grads[a.name] + ga
+        grads[b.name] = grads[b.name] + gb
+    for name, mem in net.memories.items():
+        grads[name] = grads[name] + lse_grad(states[name], params.memories[name], mem.beta)
+    return grads
