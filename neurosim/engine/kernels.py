@@ -1,0 +1,388 @@
+"""Numba kernels: the one block update shared by every scheduler, the energy, and the two loops
+(tick-based and event-based) that drive it.
+
+The block update integrates dx_b/dt = −∂F/∂x_b / τ_b over an elapsed time Δ:
+
+    g_b  = ρ'(x_b) ⊙ ( b_b + Σ_(a→b) ρ(x_a) W_ab + Σ_(b→c) ρ(x_c) W_bcᵀ ) − x_b      (−∂E/∂x_b)
+           + K_b softmax(β Kᵀ_b x_b)                                                 (memory term)
+           − λ_b(t) ∂C_b/∂x_b                                                         (nudge)
+    x_b ← Π_b( x_b + γ g_b ),   γ = 1 − e^{−Δ/τ_b}  (``exp``)  or  min(Δ/τ_b, 1)  (``euler``)
+
+Π_b projects onto the activation's state domain (hard_sigmoid: [0, 1]). With ``euler`` and Δ = τ
+the update is the fixed-point form x_b ← Π_b(ρ'(x_b) ⊙ h_b). The drive is computed for all P
+particles at once; couplings use BLAS through ``np.dot`` when the matrices are large enough to
+amortise the call, and plain loops otherwise (small blocks, P = 1).
+
+The argument tuples keep the signatures short:
+
+* ``topo`` = (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
+  adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post)
+* ``nudge`` = (cost, lam_kind, lam_amp, lam_omega, lam_phase, lam_t_on, lam_t_off, iunit) per block;
+  λ_b(t) = amp (kind 0, constant), amp·cos(ωt + φ) (kind 1), amp·e^{i(ωt + φ)} (kind 2, complex
+  states), each gated to t_on ≤ t < t_off.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..model.activations import drho_scalar, rho_scalar
+
+BLAS_MIN_WORK = 4096  # below this many multiply-adds a loop beats the BLAS call overhead
+
+OK, DIVERGED, NEED_CLOCK_DRAWS, EVENTS_FULL = 0, 1, 2, 3
+
+
+@njit(cache=True, inline="always")
+def block_matrix(buf, P, offsets, b):
+    n = offsets[b + 1] - offsets[b]
+    return buf[P * offsets[b]:P * offsets[b + 1]].reshape((P, n))
+
+
+@njit(cache=True)
+def lam_at(nudge, b, t):
+    """λ_b(t) of the nudge on block b (zero outside [t_on, t_off))."""
+    cost, kind, amp, omega, phase, t_on, t_off, iunit = nudge
+    if cost[b] == 0 or t < t_on[b] or t >= t_off[b]:
+        return amp[b] * 0.0
+    if kind[b] == 0:
+        return amp[b]
+    theta = omega[b] * t + phase[b]
+    if kind[b] == 1:
+        return amp[b] * np.cos(theta)
+    # iunit[0] is 1j for complex states (rotation is refused for real ones before we get here)
+    return amp[b] * (np.cos(theta) + iunit[0] * np.sin(theta))
+
+
+@njit(cache=True)
+def refresh_rho(topo, b, x, r):
+    P, sizes, offsets, act = topo[0], topo[1], topo[2], topo[3]
+    a = act[b]
+    for i in range(P * offsets[b], P * offsets[b + 1]):
+        r[i] = rho_scalar(a, x[i])
+
+
+@njit(cache=True)
+def _acc_matmul(a, m, out, scratch, transpose):
+    """out += a @ m (or a @ mᵀ when ``transpose``); a (P, k), out (P, n)."""
+    P, k = a.shape
+    n = out.shape[1]
+    if P * k * n >= BLAS_MIN_WORK:
+        tmp = scratch[:P * n].reshape((P, n))
+        if transpose:
+            np.dot(a, m.T, tmp)
+        else:
+            np.dot(a, m, tmp)
+        out += tmp
+        return
+    if transpose:
+        for p in range(P):
+            for i in range(n):
+                s = out[p, i] * 0.0
+                for j in range(k):
+                    s += a[p, j] * m[i, j]
+                out[p, i] += s
+    else:
+        for p in range(P):
+            for j in range(k):
+                apj = a[p, j]
+                for i in range(n):
+                    out[p, i] += apj * m[j, i]
+
+
+@njit(cache=True)
+def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
+    """g_b ← −∂F/∂x_b for all particles (see module docstring)."""
+    (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
+     adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post) = topo
+    n = sizes[b]
+    off = offsets[b]
+    xb = block_matrix(x, P, offsets, b)
+    gb = block_matrix(g, P, offsets, b)
+    for p in range(P):
+        for i in range(n):
+            gb[p, i] = bias[off + i]
+    for j in range(adj_ptr[b], adj_ptr[b + 1]):
+        k = adj_proj[j]
+        o = adj_other[j]
+        ro = block_matrix(r, P, offsets, o)
+        if adj_side[j] == 0:
+            wk = w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n))
+            _acc_matmul(ro, wk, gb, scratch, False)
+        else:
+            wk = w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o]))
+            _acc_matmul(ro, wk, gb, scratch, True)
+    a = act[b]
+    for p in range(P):
+        for i in range(n):
+            gb[p, i] = drho_scalar(a, xb[p, i]) * gb[p, i] - xb[p, i]
+    m = mem_n[b]
+    if m > 0:
+        kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
+        beta = mem_beta[b]
+        z = np.dot(xb, kmat) * beta
+        for p in range(P):
+            zmax = z[p, 0].real
+            for q in range(1, m):
+                zmax = max(zmax, z[p, q].real)
+            tot = z[p, 0] * 0.0
+            for q in range(m):
+                z[p, q] = np.exp(z[p, q] - zmax)
+                tot += z[p, q]
+            for q in range(m):
+                z[p, q] /= tot
+        gb += np.dot(z, kmat.T)
+    cost = nudge[0][b]
+    if cost != 0:
+        lam = lam_at(nudge, b, t)
+        tb = block_matrix(target, P, offsets, b)
+        if cost == 1:
+            for p in range(P):
+                for i in range(n):
+                    gb[p, i] -= lam * (xb[p, i] - tb[p, i])
+        else:
+            for p in range(P):
+                zmax = xb[p, 0].real
+                for i in range(1, n):
+                    zmax = max(zmax, xb[p, i].real)
+                tot = xb[p, 0] * 0.0
+                for i in range(n):
+                    tot += np.exp(xb[p, i] - zmax)
+                for i in range(n):
+                    gb[p, i] -= lam * (np.exp(xb[p, i] - zmax) / tot - tb[p, i])
+
+
+@njit(cache=True)
+def apply_step(topo, b, gamma, x, r, g):
+    """x_b ← Π_b(x_b + γ g_b), refresh ρ(x_b); returns False if the block went non-finite."""
+    P, sizes, offsets, act, lo, hi = topo[0], topo[1], topo[2], topo[3], topo[4], topo[5]
+    a = act[b]
+    l, h = lo[b], hi[b]
+    bounded = l > -np.inf or h < np.inf
+    finite = True
+    for i in range(P * offsets[b], P * offsets[b + 1]):
+        v = x[i] + gamma * g[i]
+        if bounded:
+            re = v.real
+            if re < l:
+                v = v - re + l
+            elif re > h:
+                v = v - re + h
+        if not np.isfinite(v):
+            finite = False
+        x[i] = v
+        r[i] = rho_scalar(a, v)
+    return finite
+
+
+@njit(cache=True)
+def step_size(integrator, delta, tau):
+    if integrator == 0:
+        return 1.0 - np.exp(-delta / tau)
+    return min(delta / tau, 1.0)
+
+
+@njit(cache=True)
+def energy(topo, nudge, t, x, r, w, bias, target, out):
+    """F(x) = E(x) + Σ_b λ_b(t) C_b(x_b) per particle, into ``out`` (P,)."""
+    (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
+     adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post) = topo
+    nb = sizes.shape[0]
+    for p in range(P):
+        out[p] = out[p] * 0.0
+    for b in range(nb):
+        n = sizes[b]
+        xb = block_matrix(x, P, offsets, b)
+        rb = block_matrix(r, P, offsets, b)
+        for p in range(P):
+            s = out[p] * 0.0
+            for i in range(n):
+                s += 0.5 * xb[p, i] * xb[p, i] - bias[offsets[b] + i] * rb[p, i]
+            out[p] += s
+        m = mem_n[b]
+        if m > 0:
+            kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
+            z = np.dot(xb, kmat) * mem_beta[b]
+            for p in range(P):
+                zmax = z[p, 0].real
+                for q in range(1, m):
+                    zmax = max(zmax, z[p, q].real)
+                tot = z[p, 0] * 0.0
+                for q in range(m):
+                    tot += np.exp(z[p, q] - zmax)
+                out[p] -= (zmax + np.log(tot)) / mem_beta[b]
+        cost = nudge[0][b]
+        if cost != 0:
+            lam = lam_at(nudge, b, t)
+            tb = block_matrix(target, P, offsets, b)
+            for p in range(P):
+                c = out[p] * 0.0
+                if cost == 1:
+                    for i in range(n):
+                        d = xb[p, i] - tb[p, i]
+                        c += 0.5 * d * d
+                else:
+                    zmax = xb[p, 0].real
+                    for i in range(1, n):
+                        zmax = max(zmax, xb[p, i].real)
+                    tot = xb[p, 0] * 0.0
+                    for i in range(n):
+                        tot += np.exp(xb[p, i] - zmax)
+                    lse = zmax + np.log(tot)
+                    for i in range(n):
+                        c -= tb[p, i] * (xb[p, i] - lse)
+                out[p] += lam * c
+    for k in range(proj_pre.shape[0]):
+        a, b = proj_pre[k], proj_post[k]
+        ra = block_matrix(r, P, offsets, a)
+        rb = block_matrix(r, P, offsets, b)
+        wk = w[w_off[k]:w_off[k + 1]].reshape((sizes[a], sizes[b]))
+        hb = np.dot(ra, wk)
+        for p in range(P):
+            s = out[p] * 0.0
+            for i in range(sizes[b]):
+                s += hb[p, i] * rb[p, i]
+            out[p] -= s
+
+
+@njit(cache=True)
+def _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state, probe_energy,
+                  probe_time, s, ebuf):
+    probe_time[s] = t
+    for i in range(probe_idx.shape[0]):
+        probe_state[s, i] = x[probe_idx[i]]
+    if probe_energy.shape[1] > 0:
+        energy(topo, nudge, t, x, r, w, bias, target, ebuf)
+        for p in range(ebuf.shape[0]):
+            probe_energy[s, p] = ebuf[p]
+
+
+@njit(cache=True)
+def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma,
+              t0, dt, n_ticks, phase_ptr, phase_blocks, perms,
+              probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
+              ev_time, ev_block, n_ev):
+    """Advance ``n_ticks`` ticks of length dt from t0.
+
+    A tick runs its phases in order; inside a phase all blocks compute their drive from the same
+    state first and then apply it (Jacobi). ``perms`` (n_ticks, B) overrides the phases with one
+    phase per block in a fresh random order each tick (random_sequential) when non-empty.
+    Returns (status, ticks done, probes written, events written, diverged block).
+    """
+    P = topo[0]
+    nb = topo[1].shape[0]
+    ebuf = np.zeros(P, dtype=x.dtype)
+    use_perm = perms.shape[0] > 0
+    t = t0
+    for tick in range(n_ticks):
+        while n_probe < probe_time.shape[0] and probe_next <= t + 1e-12:
+            _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state,
+                          probe_energy, probe_time, n_probe, ebuf)
+            n_probe += 1
+            probe_next += probe_dt
+        n_phases = nb if use_perm else phase_ptr.shape[0] - 1
+        for ph in range(n_phases):
+            if use_perm:
+                lo_i, hi_i = ph, ph + 1
+            else:
+                lo_i, hi_i = phase_ptr[ph], phase_ptr[ph + 1]
+            for q in range(lo_i, hi_i):
+                b = perms[tick, q] if use_perm else phase_blocks[q]
+                if free[b]:
+                    compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch)
+            for q in range(lo_i, hi_i):
+                b = perms[tick, q] if use_perm else phase_blocks[q]
+                if free[b]:
+                    if not apply_step(topo, b, gamma[b], x, r, g):
+                        return DIVERGED, tick, n_probe, n_ev, b
+                    if n_ev < ev_time.shape[0]:
+                        ev_time[n_ev] = t + dt
+                        ev_block[n_ev] = b
+                        n_ev += 1
+        t = t0 + (tick + 1) * dt
+    while n_probe < probe_time.shape[0] and probe_next <= t + 1e-12:
+        _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state,
+                      probe_energy, probe_time, n_probe, ebuf)
+        n_probe += 1
+        probe_next += probe_dt
+    return OK, n_ticks, n_probe, n_ev, -1
+
+
+@njit(cache=True)
+def _heap_sift_down(ht, hs, hid, size, i):
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            return
+        c = left
+        right = left + 1
+        if right < size and (ht[right] < ht[left] or (ht[right] == ht[left] and hs[right] < hs[left])):
+            c = right
+        if ht[c] < ht[i] or (ht[c] == ht[i] and hs[c] < hs[i]):
+            ht[c], ht[i] = ht[i], ht[c]
+            hs[c], hs[i] = hs[i], hs[c]
+            hid[c], hid[i] = hid[i], hid[c]
+            i = c
+        else:
+            return
+
+
+@njit(cache=True)
+def heapify(ht, hs, hid):
+    size = ht.shape[0]
+    for i in range(size // 2 - 1, -1, -1):
+        _heap_sift_down(ht, hs, hid, size, i)
+
+
+@njit(cache=True)
+def run_events(topo, nudge, x, r, g, w, bias, target, scratch, free, integrator, max_step,
+               t_end, heap_t, heap_seq, heap_id, seq, last, rate, draws, draw_pos,
+               probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
+               ev_time, ev_block, n_ev):
+    """Poisson scheduler: pop (time, seq, block) from the heap until ``t_end``.
+
+    Each block has its own exponential clock of rate r_b; its inter-event intervals are the
+    pre-drawn unit exponentials ``draws[b]`` (from the block's own random stream) divided by r_b.
+    An update integrates the block's flow over the time elapsed since its previous update (in
+    sub-steps of at most ``max_step``, the other blocks held fixed). Ties in time are
+    broken by the sequence number. Probes due at or before the next event are recorded first.
+    Returns (status, t, seq, probes written, events written, block).
+    """
+    P = topo[0]
+    tau = topo[6]
+    ebuf = np.zeros(P, dtype=x.dtype)
+    k_draws = draws.shape[1]
+    while True:
+        t_next = heap_t[0]
+        while n_probe < probe_time.shape[0] and probe_next <= t_next and probe_next <= t_end:
+            _record_probe(topo, nudge, probe_next, x, r, w, bias, target, probe_idx, probe_state,
+                          probe_energy, probe_time, n_probe, ebuf)
+            n_probe += 1
+            probe_next += probe_dt
+        if t_next > t_end:
+            return OK, t_end, seq, n_probe, n_ev, -1
+        b = heap_id[0]
+        if draw_pos[b] >= k_draws:
+            return NEED_CLOCK_DRAWS, t_next, seq, n_probe, n_ev, b
+        if free[b]:
+            if n_ev >= ev_time.shape[0]:
+                return EVENTS_FULL, t_next, seq, n_probe, n_ev, b
+            # integrate the block's own flow over the elapsed time (neighbours frozen), in
+            # sub-steps no longer than max_step, so a long wait cannot overshoot
+            elapsed = t_next - last[b]
+            n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
+            gamma = step_size(integrator, elapsed / n_sub, tau[b])
+            for sub in range(n_sub):
+                compute_drive(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w,
+                              bias, target, scratch)
+                if not apply_step(topo, b, gamma, x, r, g):
+                    return DIVERGED, t_next, seq, n_probe, n_ev, b
+            ev_time[n_ev] = t_next
+            ev_block[n_ev] = b
+            n_ev += 1
+        last[b] = t_next
+        heap_t[0] = t_next + draws[b, draw_pos[b]] / rate[b]
+        draw_pos[b] += 1
+        heap_seq[0] = seq
+        seq += 1
+        _heap_sift_down(heap_t, heap_seq, heap_id, heap_t.shape[0], 0)

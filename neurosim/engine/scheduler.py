@@ -1,0 +1,113 @@
+"""Schedulers: who updates when. All of them call the same block kernel (``kernels.compute_drive``
++ ``kernels.apply_step``); they differ only in the order of updates and the time each integrates.
+
+* ``sync`` — every tick dt, all free blocks read the same state and update together (Jacobi).
+* ``alternating`` — every tick, the colour classes of the graph in turn (even/odd layers of a
+  layered graph), each class reading the newest states.
+* ``random_sequential`` — every tick, all blocks one by one in a fresh random order.
+* ``poisson`` — each block b has its own exponential clock of rate r_b (continuous time, as NEST's
+  binary neurons); an update integrates the time elapsed since that block's previous update.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels
+
+SCHEDULERS = ("sync", "alternating", "random_sequential", "poisson")
+INTEGRATORS = {"exp": 0, "euler": 1}
+CLOCK_DRAWS = 256  # unit exponentials pre-drawn per block and refilled from its own stream
+
+
+class TickScheduler:
+    """sync / alternating / random_sequential: fixed ticks of length dt."""
+
+    def __init__(self, kind: str, compiled, dt: float, integrator: str, seed_seq: np.random.SeedSequence):
+        self.kind, self.dt = kind, float(dt)
+        self.gamma = np.array([kernels.step_size(INTEGRATORS[integrator], self.dt, tau)
+                               for tau in compiled.tau])
+        nb = compiled.n_blocks
+        if kind == "sync":
+            phases = [list(range(nb))]
+        elif kind == "alternating":
+            phases = [[compiled.index(n) for n in cls] for cls in compiled.net.colour_classes()]
+        else:
+            phases = [[b] for b in range(nb)]
+        self.phase_ptr = np.cumsum([0] + [len(p) for p in phases]).astype(np.int64)
+        self.phase_blocks = np.array([b for p in phases for b in p], dtype=np.int64)
+        self.rng = np.random.default_rng(seed_seq) if kind == "random_sequential" else None
+        self.n_blocks = nb
+        self.ticks_done = 0
+
+    def advance(self, sim, t_end: float):
+        """Run whole ticks while t + dt ≤ t_end (up to rounding)."""
+        n_total = int(np.floor((t_end - sim.t) / self.dt + 1e-9))
+        n_free = max(1, int(sim.free.sum()))
+        while n_total > 0:
+            room = sim.events.room()
+            n = min(n_total, max(1, room // n_free)) if sim.events.enabled else n_total
+            perms = (np.argsort(self.rng.random((n, self.n_blocks)), axis=1).astype(np.int64)
+                     if self.rng is not None else np.zeros((0, 0), dtype=np.int64))
+            status, done, n_probe, n_ev, bad = kernels.run_ticks(
+                sim.topo, sim.nudge_args, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
+                sim.scratch, sim.free, self.gamma, sim.t, self.dt, n, self.phase_ptr,
+                self.phase_blocks, perms, *sim.probes.kernel_args(), *sim.events.kernel_args())
+            sim.probes.advance(n_probe, done)
+            sim.events.advance(n_ev)
+            t_stop = sim.t + done * self.dt
+            if status == kernels.DIVERGED:
+                sim.t = t_stop
+                sim.diverged(bad)
+            self.ticks_done += done
+            sim.t = t_stop
+            n_total -= n
+
+
+class PoissonScheduler:
+    """Every block on its own exponential clock; a binary heap of (time, seq, block)."""
+
+    def __init__(self, compiled, dt: float, integrator: str, seed_seq: np.random.SeedSequence,
+                 t0: float = 0.0):
+        nb = compiled.n_blocks
+        self.max_step = float(dt)
+        self.integrator = INTEGRATORS[integrator]
+        self.rate = compiled.rate.astype(np.float64)
+        self.rngs = [np.random.default_rng(s) for s in seed_seq.spawn(nb)]
+        self.draws = np.stack([rng.exponential(size=CLOCK_DRAWS) for rng in self.rngs])
+        self.draw_pos = np.ones(nb, dtype=np.int64)
+        self.heap_t = t0 + self.draws[:, 0] / self.rate
+        self.heap_seq = np.arange(nb, dtype=np.int64)
+        self.heap_id = np.arange(nb, dtype=np.int64)
+        self.seq = nb
+        self.last = np.full(nb, float(t0))
+        kernels.heapify(self.heap_t, self.heap_seq, self.heap_id)
+
+    def advance(self, sim, t_end: float):
+        while True:
+            status, t, self.seq, n_probe, n_ev, b = kernels.run_events(
+                sim.topo, sim.nudge_args, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
+                sim.scratch, sim.free, self.integrator, self.max_step, t_end, self.heap_t, self.heap_seq,
+                self.heap_id, self.seq, self.last, self.rate, self.draws, self.draw_pos,
+                *sim.probes.kernel_args(), *sim.events.kernel_args())
+            sim.probes.advance(n_probe, None)
+            sim.events.advance(n_ev)
+            if status == kernels.OK:
+                sim.t = t_end
+                return
+            if status == kernels.NEED_CLOCK_DRAWS:
+                self.draws[b] = self.rngs[b].exponential(size=CLOCK_DRAWS)
+                self.draw_pos[b] = 0
+            elif status == kernels.DIVERGED:
+                sim.t = t
+                sim.diverged(b)
+            # EVENTS_FULL: the event recorder flushed in advance(); go on
+
+
+def make_scheduler(kind: str, compiled, dt: float, integrator: str, seed_seq, t0: float = 0.0):
+    if kind not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {kind!r}; expected one of {SCHEDULERS}")
+    if integrator not in INTEGRATORS:
+        raise ValueError(f"unknown integrator {integrator!r}; expected one of {tuple(INTEGRATORS)}")
+    if kind == "poisson":
+        return PoissonScheduler(compiled, dt, integrator, seed_seq, t0)
+    return TickScheduler(kind, compiled, dt, integrator, seed_seq)

@@ -1,0 +1,166 @@
+"""The simulator: state buffers, clamps, nudges, a scheduler and probes around the kernels."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..build import COSTS, Compiled
+from . import kernels
+from .probes import EventRecorder, ProbeRecorder, ProbeSpec
+from .scheduler import make_scheduler
+
+LAMBDA_KINDS = {"constant": 0, "sinusoid": 1, "rotation": 2}
+
+
+class SimulationDiverged(RuntimeError):
+    """A block's state became NaN or infinite."""
+
+
+class Simulator:
+    """Relaxes a :class:`~neurosim.build.Compiled` network under a scheduler.
+
+    Time t is simulated time in units of τ. ``run(duration)`` advances the network; clamps and
+    nudges set between runs take effect from the current t.
+    """
+
+    def __init__(self, compiled: Compiled, scheduler: str = "sync", dt: float = 0.1,
+                 integrator: str = "exp", seed=0, probes: ProbeSpec | None = None,
+                 record_events: bool | None = None):
+        self.c = compiled
+        self.t = 0.0
+        self.dt = float(dt)
+        self.scheduler_name = scheduler
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.x = compiled.new_state()
+        self.r = np.empty_like(self.x)
+        self.g = np.zeros_like(self.x)
+        self.target = np.zeros_like(self.x)
+        self.scratch = np.zeros(compiled.n_particles * int(compiled.sizes.max()), dtype=compiled.dtype)
+        self.free = np.ones(compiled.n_blocks, dtype=np.bool_)
+        nb = compiled.n_blocks
+        self.nudge_cost = np.zeros(nb, dtype=np.int64)
+        self.lam_kind = np.zeros(nb, dtype=np.int64)
+        self.lam_amp = np.zeros(nb, dtype=compiled.dtype)
+        self.lam_omega = np.zeros(nb)
+        self.lam_phase = np.zeros(nb)
+        self.lam_t_on = np.full(nb, -np.inf)
+        self.lam_t_off = np.full(nb, np.inf)
+        c = compiled
+        self.topo = (c.n_particles, c.sizes, c.offsets, c.act, c.lo, c.hi, c.tau, c.w_off,
+                     c.mem_block, c.mem_off, c.mem_beta, c.adj_ptr, c.adj_proj, c.adj_other,
+                     c.adj_side, c.proj_pre, c.proj_post)
+        self.nudge_args = (self.nudge_cost, self.lam_kind, self.lam_amp, self.lam_omega,
+                           self.lam_phase, self.lam_t_on, self.lam_t_off,
+                           np.array([1j if np.issubdtype(compiled.dtype, np.complexfloating) else 0],
+                                    dtype=compiled.dtype))
+        self.probe_spec = probes
+        self.probes = ProbeRecorder(compiled, probes)
+        if record_events is None:
+            record_events = probes is not None and probes.events
+        self.events = EventRecorder(record_events)
+        self.scheduler = make_scheduler(scheduler, compiled, dt, integrator, seq)
+        self.refresh()
+
+    # -- state --------------------------------------------------------------------------------
+    def refresh(self):
+        """Recompute ρ(x) for every block (after writing states directly)."""
+        for b in range(self.c.n_blocks):
+            kernels.refresh_rho(self.topo, b, self.x, self.r)
+
+    def state(self, block) -> np.ndarray:
+        """The (P, n) state view of a block (a view: writing it needs :meth:`refresh`)."""
+        return self.c.view(self.x, block)
+
+    def set_state(self, block, values):
+        self.state(block)[...] = values
+        kernels.refresh_rho(self.topo, self._id(block), self.x, self.r)
+
+    def states(self) -> dict[str, np.ndarray]:
+        return {n: self.state(n).copy() for n in self.c.names}
+
+    def _id(self, block) -> int:
+        return self.c.index(block) if isinstance(block, str) else int(block)
+
+    # -- clamps and nudges --------------------------------------------------------------------
+    def clamp(self, block, values):
+        """Hard clamp: fix the block's state to ``values`` and stop updating it."""
+        self.set_state(block, values)
+        self.free[self._id(block)] = False
+
+    def unclamp(self, block):
+        self.free[self._id(block)] = True
+
+    def nudge(self, block, target, lam, cost: str = "mse", kind: str = "constant",
+              omega: float = 0.0, phase: float = 0.0, t_on: float = -np.inf, t_off: float = np.inf):
+        """Add λ(t)·C(x_block, target) to the energy.
+
+        λ(t) = lam (``constant``), lam·cos(ωt + φ) (``sinusoid``), lam·e^{i(ωt + φ)} (``rotation``,
+        complex states), applied while t_on ≤ t < t_off (a step when t_on is finite).
+        """
+        b = self._id(block)
+        if cost not in COSTS:
+            raise ValueError(f"unknown cost {cost!r}; expected one of {sorted(COSTS)}")
+        if kind not in LAMBDA_KINDS:
+            raise ValueError(f"unknown λ schedule {kind!r}; expected one of {sorted(LAMBDA_KINDS)}")
+        if kind == "rotation" and not np.issubdtype(self.c.dtype, np.complexfloating):
+            raise ValueError("a rotating λ needs complex states (build with dtype=complex128)")
+        self.c.view(self.target, b)[...] = target
+        self.nudge_cost[b] = COSTS[cost]
+        self.lam_kind[b] = LAMBDA_KINDS[kind]
+        self.lam_amp[b] = lam
+        self.lam_omega[b], self.lam_phase[b] = omega, phase
+        self.lam_t_on[b], self.lam_t_off[b] = t_on, t_off
+
+    def set_lambda(self, block, lam):
+        self.lam_amp[self._id(block)] = lam
+
+    def clear_nudge(self, block):
+        self.nudge_cost[self._id(block)] = 0
+
+    def lam(self, block, t: float | None = None):
+        """λ_b(t) as the kernels see it."""
+        return kernels.lam_at(self.nudge_args, self._id(block), self.t if t is None else t)
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, duration: float):
+        """Advance the simulation by ``duration`` (simulated time)."""
+        if duration < 0:
+            raise ValueError(f"duration must be non-negative, got {duration}")
+        t_end = self.t + duration
+        self.probes.begin(self.t, t_end)
+        try:
+            self.scheduler.advance(self, t_end)
+        finally:
+            self.probes.end()
+        return self
+
+    def diverged(self, b: int):
+        raise SimulationDiverged(
+            f"block {self.c.names[b]!r} became non-finite (NaN or Inf) at t = {self.t:.6g} "
+            f"under the {self.scheduler_name} scheduler; lower dt or the weight gains")
+
+    def energy(self) -> np.ndarray:
+        """F(x) = E(x) + Σ λ C per particle at the current state and time."""
+        out = np.zeros(self.c.n_particles, dtype=self.c.dtype)
+        kernels.energy(self.topo, self.nudge_args, self.t, self.x, self.r, self.c.w, self.c.bias,
+                       self.target, out)
+        return out
+
+    def drive(self) -> np.ndarray:
+        """−∂F/∂x for every free block at the current state (zero for clamped blocks)."""
+        self.g[:] = 0
+        for b in range(self.c.n_blocks):
+            if self.free[b]:
+                kernels.compute_drive(self.topo, self.nudge_args, b, self.t, self.x, self.r, self.g,
+                                      self.c.w, self.c.bias, self.target, self.scratch)
+        return self.g.copy()
+
+    def traces(self) -> dict[str, np.ndarray]:
+        """Everything recorded so far: probes, and ``event_time`` / ``event_block``."""
+        out = self.probes.traces()
+        out["event_time"], out["event_block"] = self.events.arrays()
+        out["block_names"] = np.array(self.c.names)
+        return out
+
+    @property
+    def n_events(self) -> int:
+        return self.events.total
