@@ -1,2 +1,109 @@
-def main(argv=None):
+"""The ``neurosim`` command line. Every subcommand is one call into the Python API
+(:mod:`neurosim.api`), so notebooks and the CLI do the same thing."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 3
+
+
+def _cmd_run(args):
+    from .api import run
+    result = run(args.scenario, args.out, resume=args.resume, progress=not args.quiet,
+                 plots=False if args.no_plots else None)
+    print(f"wrote {result.run_dir}")
+    for key in sorted(result.metrics):
+        value = result.metrics[key]
+        if isinstance(value, (int, float)):
+            print(f"  {key} = {value:.6g}" if isinstance(value, float) else f"  {key} = {value}")
     return 0
+
+
+def _cmd_validate(args):
+    from .api import load
+    for path in args.scenario:
+        load(path)
+        print(f"{path}: ok")
+    return 0
+
+
+def _cmd_plot(args):
+    from .plotting import main_plot
+    return main_plot(args.run_dir)
+
+
+def _cmd_list(args):
+    from .api import list_scenarios
+    for path, description in list_scenarios(args.dir):
+        print(f"{path}  —  {description}")
+    return 0
+
+
+def _cmd_bench(args):
+    from .experiments.bench import main_bench
+    return main_bench(quick=args.quick)
+
+
+COMMANDS = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run a scenario file into a run directory")
+    p.add_argument("scenario")
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--no-plots", action="store_true", help="skip plots and report.html")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="check scenario files without running them")
+    p.add_argument("scenario", nargs="+")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("plot", help="redraw every figure and report.html of a run directory")
+    p.add_argument("run_dir")
+    p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("list", help="list the bundled scenarios")
+    p.add_argument("--dir", default=None, help="folder of scenarios (default: ./scenarios)")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("bench", help="engine benchmarks (block updates/s, GFLOP/s vs numpy)")
+    p.add_argument("--quick", action="store_true", help="shorter measurements")
+    p.set_defaults(func=_cmd_bench)
+
+    for name, (help_text, add_args, func) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        add_args(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .engine.simulator import SimulationDiverged
+    from .scenario.schema import ScenarioError
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as err:
+        print(f"neurosim: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, FileExistsError, NotADirectoryError, ImportError) as err:
+        print(f"neurosim: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except SimulationDiverged as err:
+        print(f"neurosim: simulation diverged: {err}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except KeyboardInterrupt:
+        print("neurosim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

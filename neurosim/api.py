@@ -1,0 +1,48 @@
+"""The Python API: every ``neurosim`` subcommand is one call here.
+
+>>> import neurosim.api as ns
+>>> result = ns.run("scenarios/quickstart.toml", "runs/quick")
+>>> result.metrics["final_energy"]
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from .experiments.run import RunResult, run_scenario
+from .scenario.load import Scenario, from_dict, load_scenario
+
+
+def load(path) -> Scenario:
+    """Parse and validate a scenario file (raises ScenarioError with a one-line message)."""
+    return load_scenario(path)
+
+
+def run(scenario, out, resume: bool = False, progress: bool = False, plots: bool | None = None) -> RunResult:
+    """Run a scenario (path, dict or Scenario) into run directory ``out``; returns metrics and history."""
+    if isinstance(scenario, dict):
+        scenario = from_dict(scenario)
+    return run_scenario(scenario, out, resume=resume, progress=progress, plots=plots)
+
+
+def plot(run_dir):
+    """Redraw every figure and report.html of a run directory from its files."""
+    from .plotting import plot_run, write_report
+    paths = plot_run(run_dir)
+    return paths, write_report(run_dir)
+
+
+def list_scenarios(folder=None) -> list[tuple[str, str]]:
+    """(path, description) of every scenario file in ``folder`` (default: ./scenarios)."""
+    folder = Path(folder or "scenarios")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no scenario folder {folder}")
+    out = []
+    for path in sorted(folder.glob("*.toml")):
+        with open(path, "rb") as f:
+            try:
+                description = tomllib.load(f).get("description", "")
+            except tomllib.TOMLDecodeError:
+                description = "(not valid TOML)"
+        out.append((str(path), description.strip().split("\n")[0]))
+    return out

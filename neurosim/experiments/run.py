@@ -1,0 +1,87 @@
+"""``neurosim run``: one scenario → one run directory (DESIGN.md §7)."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..scenario.load import Scenario, load_scenario
+from .relax import run_relax
+from .rundir import read_csv, write_json, write_npz, write_text
+
+#: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
+RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress)}
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+    history: list = field(default_factory=list)
+
+
+def network_json(scenario: Scenario) -> dict:
+    """The graph for plotting: blocks with their role and task, projections."""
+    roles = {}
+    for c in scenario.get("clamps", []):
+        roles[c["block"]] = ("clamped", c.get("task"))
+    for n in scenario.get("nudges", []):
+        roles.setdefault(n["block"], ("nudged", n.get("task")))
+    for task in scenario.get("tasks", []) or []:
+        for b in task.get("condition", []):
+            roles.setdefault(b, ("clamped", task["name"]))
+        for b in task.get("target", []):
+            roles.setdefault(b, ("nudged", task["name"]))
+    for key in ("input", "output"):
+        b = (scenario.get("training") or {}).get(f"{key}_block")
+        if b:
+            roles.setdefault(b, ("clamped" if key == "input" else "nudged", "train"))
+    blocks = [{"name": b["name"], "size": b["size"], "activation": b["activation"],
+               "role": roles.get(b["name"], ("free", None))[0], "task": roles.get(b["name"], (None, None))[1]}
+              for b in scenario["network"]["blocks"]]
+    projs = [{"name": f"{p['pre']}->{p['post']}", "pre": p["pre"], "post": p["post"]}
+             for p in scenario["network"]["projections"]]
+    return {"blocks": blocks, "projections": projs}
+
+
+def params_arrays(params) -> dict:
+    out = {}
+    for kind, name, arr in params.items():
+        prefix = {"weights": "weights", "biases": "bias", "memories": "memory"}[kind]
+        out[f"{prefix}/{name}"] = arr
+    return out
+
+
+def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
+                 plots: bool | None = None) -> RunResult:
+    """Run a scenario (a path or a :class:`Scenario`) into the run directory ``out``.
+
+    The scenario is validated before anything is written; ``resume`` continues a training run
+    from ``out/checkpoint.npz``.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    run_dir = Path(out)
+    if run_dir.exists() and not resume and any(run_dir.iterdir()):
+        # a fresh run replaces the files it owns, never a directory it did not write
+        if not (run_dir / "scenario.toml").exists():
+            raise FileExistsError(f"{run_dir} exists and is not a neurosim run directory; "
+                                  "choose another --out")
+        for sub in ("plots",):
+            shutil.rmtree(run_dir / sub, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / "scenario.toml", scenario.to_toml())
+    write_json(run_dir / "network.json", network_json(scenario))
+    runner = RUNNERS[scenario["kind"]]
+    metrics, traces, extra = runner(scenario, progress, run_dir, resume)
+    if traces:
+        write_npz(run_dir / "traces.npz", traces)
+    if extra.get("params") is not None:
+        write_npz(run_dir / "checkpoint.npz", params_arrays(extra["params"]))
+    write_json(run_dir / "metrics.json", metrics)
+    if plots if plots is not None else scenario["plots"]:
+        from ..plotting import plot_run, write_report
+        plot_run(run_dir)
+        write_report(run_dir)
+    history = read_csv(run_dir / "history.csv") if (run_dir / "history.csv").exists() else []
+    return RunResult(run_dir, metrics, history)

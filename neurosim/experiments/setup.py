@@ -1,0 +1,68 @@
+"""Turn a validated scenario into model and engine objects (network, parameters, simulator)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..build import Compiled, build
+from ..engine.probes import ProbeSpec
+from ..engine.simulator import Simulator
+from ..model.network import Network, Params
+
+
+def make_network(spec: dict) -> Network:
+    """The :class:`Network` described by a scenario's ``[network]`` table."""
+    net = Network()
+    for b in spec["blocks"]:
+        net.add_block(b["name"], b["size"], b["activation"], b["bias"], b["tau"], b["rate"])
+    for p in spec["projections"]:
+        net.add_projection(p["pre"], p["post"], p["gain"], p["init"])
+    for m in spec.get("memories", []):
+        net.add_memory(m["block"], m["patterns"], m["beta"], m["gain"])
+    return net
+
+
+def make_compiled(scenario, params: Params | None = None, n_particles: int | None = None,
+                  dtype=None) -> tuple[Network, Params, Compiled]:
+    spec = scenario["network"]
+    net = make_network(spec)
+    if params is None:
+        params = net.init_params(scenario.rng("params"))
+    compiled = build(net, params, n_particles or spec["particles"], dtype or np.dtype(spec["dtype"]))
+    return net, params, compiled
+
+
+def probe_spec(scenario) -> ProbeSpec:
+    p = scenario["probes"]
+    return ProbeSpec(blocks=p.get("blocks"), interval=p["interval"], energy=p["energy"], events=p["events"])
+
+
+def make_simulator(scenario, compiled: Compiled, probes: ProbeSpec | None = None) -> Simulator:
+    sim = scenario["simulation"]
+    return Simulator(compiled, scheduler=sim["scheduler"], dt=sim["dt"], integrator=sim["integrator"],
+                     seed=scenario.seed_sequence("scheduler"), probes=probes)
+
+
+def bars_pattern(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A bars-and-stripes image on a √n × √n grid (random rows or columns on), flattened."""
+    side = int(round(np.sqrt(n)))
+    if side * side != n:
+        return (rng.random(n) < 0.5).astype(float)
+    on = rng.random(side) < 0.5
+    img = np.repeat(on[:, None], side, axis=1) if rng.random() < 0.5 else np.repeat(on[None, :], side, axis=0)
+    return img.astype(float).ravel()
+
+
+def clamp_values(entry: dict, n: int, particles: int, rng: np.random.Generator) -> np.ndarray:
+    """The (P, n) values of a ``[[clamps]]`` entry."""
+    if entry["pattern"] == "random":
+        return rng.random((particles, n))
+    if entry["pattern"] == "bars":
+        return np.stack([bars_pattern(n, rng) for _ in range(particles)])
+    return np.broadcast_to(np.asarray(entry["values"], dtype=float), (particles, n)).copy()
+
+
+def init_state(scenario, sim: Simulator) -> None:
+    if scenario["network"]["init_state"] == "random":
+        rng = scenario.rng("state")
+        for name in sim.c.names:
+            sim.set_state(name, rng.uniform(0, 1, sim.state(name).shape))

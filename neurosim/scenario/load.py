@@ -1,0 +1,162 @@
+"""Read a scenario file: parse TOML, validate every key, fill defaults, check cross-references,
+resolve the seeds. Nothing is simulated or written here.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+import tomli_w
+
+from .schema import ScenarioError
+from .sections import root_schema
+
+#: the independent random streams spawned from the master seed, in a fixed order
+SEED_ROLES = ("params", "scheduler", "state", "data", "tasks", "training")
+
+#: extra cross-reference checks registered by features: fn(scenario_dict, path) raising ScenarioError
+CHECKS: list = []
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: ``data`` is the nested dict with every default filled in."""
+
+    data: dict
+    path: str = "<memory>"
+    seeds: dict = field(default_factory=dict)
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def seed_sequence(self, role: str) -> np.random.SeedSequence:
+        """The independent random stream of one role (see ``SEED_ROLES``)."""
+        return np.random.SeedSequence(self.data["seed"]).spawn(len(SEED_ROLES))[SEED_ROLES.index(role)]
+
+    def rng(self, role: str) -> np.random.Generator:
+        return np.random.default_rng(self.seed_sequence(role))
+
+    def resolved(self) -> dict:
+        """The scenario with defaults and the derived seeds, as written to ``scenario.toml``."""
+        out = copy.deepcopy(self.data)
+        out["resolved_seeds"] = dict(self.seeds)
+        return _drop_none(out)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.resolved())
+
+    def with_changes(self, **changes) -> "Scenario":
+        """A re-validated copy with top-level sections replaced or dotted keys set."""
+        data = copy.deepcopy(self.data)
+        for key, value in changes.items():
+            parts = key.split("__")
+            d = data
+            for p in parts[:-1]:
+                d = d.setdefault(p, {})
+            d[parts[-1]] = value
+        return from_dict(data, self.path)
+
+
+def _drop_none(d):
+    if isinstance(d, dict):
+        return {k: _drop_none(v) for k, v in d.items() if v is not None}
+    if isinstance(d, list):
+        return [_drop_none(v) for v in d]
+    return d
+
+
+def load_scenario(path) -> Scenario:
+    """Parse and validate a scenario file; raises :class:`ScenarioError` with a one-line message."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(path, "", "file not found")
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(path, "", f"not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "", "not valid TOML: the file is not UTF-8 text") from None
+    return from_dict(raw, str(path))
+
+
+def from_dict(raw: dict, path: str = "<memory>") -> Scenario:
+    raw = _drop_none(copy.deepcopy(raw))
+    raw.pop("resolved_seeds", None)  # a run directory's scenario.toml can be run again
+    data = root_schema().validate(raw, "", path)
+    check_network(data, path)
+    for check in CHECKS:
+        check(data, path)
+    seeds = {"master": data["seed"]}
+    ss = np.random.SeedSequence(data["seed"]).spawn(len(SEED_ROLES))
+    for role, s in zip(SEED_ROLES, ss):
+        seeds[role] = int(s.generate_state(1)[0])
+    return Scenario(data, path, seeds)
+
+
+def block_sizes(data) -> dict[str, int]:
+    return {b["name"]: b["size"] for b in data["network"]["blocks"]}
+
+
+def require_block(data, path, key, name) -> int:
+    """The size of block ``name``; a ScenarioError at ``key`` if there is no such block."""
+    sizes = block_sizes(data)
+    if name not in sizes:
+        raise ScenarioError(path, key, f"unknown block {name!r}; blocks are {sorted(sizes)}")
+    return sizes[name]
+
+
+def check_network(data, path):
+    names = set()
+    for i, b in enumerate(data["network"]["blocks"]):
+        if b["name"] in names:
+            raise ScenarioError(path, f"network.blocks[{i}].name", f"duplicate block name {b['name']!r}")
+        names.add(b["name"])
+    pairs = set()
+    for i, p in enumerate(data["network"]["projections"]):
+        require_block(data, path, f"network.projections[{i}].pre", p["pre"])
+        require_block(data, path, f"network.projections[{i}].post", p["post"])
+        if p["pre"] == p["post"]:
+            raise ScenarioError(path, f"network.projections[{i}]", "a block cannot project onto itself")
+        pair = frozenset((p["pre"], p["post"]))
+        if pair in pairs:
+            raise ScenarioError(path, f"network.projections[{i}]",
+                                f"blocks {p['pre']!r} and {p['post']!r} are already coupled")
+        pairs.add(pair)
+    for i, m in enumerate(data["network"]["memories"]):
+        require_block(data, path, f"network.memories[{i}].block", m["block"])
+    particles = data["network"]["particles"]
+    for section in ("clamps", "nudges"):
+        for i, c in enumerate(data.get(section, [])):
+            n = require_block(data, path, f"{section}[{i}].block", c["block"])
+            key = "values" if section == "clamps" else "target"
+            values = c.get(key)
+            if section == "clamps" and c["pattern"] == "values" and values is None:
+                raise ScenarioError(path, f"clamps[{i}].values", "missing: give values or a pattern")
+            if values is not None:
+                _check_shape(values, n, particles, path, f"{section}[{i}].{key}")
+    probe_blocks = data["probes"].get("blocks")
+    for name in probe_blocks or []:
+        require_block(data, path, "probes.blocks", name)
+    sim = data.get("simulation", {})
+    if sim and sim["dt"] > sim["duration"]:
+        raise ScenarioError(path, "simulation.dt", f"expected dt ≤ duration ({sim['duration']})")
+
+
+def _check_shape(values, n, particles, path, key):
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 1 and arr.shape[0] == n:
+        return
+    if arr.ndim == 2 and arr.shape == (particles, n):
+        return
+    raise ScenarioError(path, key, f"expected {n} numbers or {particles} rows of {n}, got shape {arr.shape}")
