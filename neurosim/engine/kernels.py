@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..model.activations import drho_scalar, rho_scalar
+from ..model.activations import drho_given_rho, rho_scalar
 
 BLAS_MIN_WORK = 4096  # below this many multiply-adds a loop beats the BLAS call overhead
 
@@ -62,9 +62,13 @@ def refresh_rho(topo, b, x, r):
         r[i] = rho_scalar(a, x[i])
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
 def _acc_matmul(a, m, out, scratch, transpose):
-    """out += a @ m (or a @ mᵀ when ``transpose``); a (P, k), out (P, n)."""
+    """out += a @ m (or a @ mᵀ when ``transpose``); a (P, k), out (P, n).
+
+    Re-association is allowed so the small loops vectorise; results stay deterministic for a
+    given build, which is all the determinism guarantee asks.
+    """
     P, k = a.shape
     n = out.shape[1]
     if P * k * n >= BLAS_MIN_WORK:
@@ -113,9 +117,10 @@ def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
             wk = w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o]))
             _acc_matmul(ro, wk, gb, scratch, True)
     a = act[b]
+    rb = block_matrix(r, P, offsets, b)
     for p in range(P):
         for i in range(n):
-            gb[p, i] = drho_scalar(a, xb[p, i]) * gb[p, i] - xb[p, i]
+            gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * gb[p, i] - xb[p, i]
     m = mem_n[b]
     if m > 0:
         kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))

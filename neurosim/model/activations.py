@@ -85,6 +85,18 @@ def drho_scalar(act, x):
 
 
 @njit(cache=True, inline="always")
+def drho_given_rho(act, x, r):
+    """ρ'(x) when r = ρ(x) is already known (saves the exponential on the hot path)."""
+    if act == SIGMOID4:
+        return 4.0 * r * (1.0 - r)
+    if act == TANH:
+        return 1.0 - r * r
+    if act == SIGMOID:
+        return r * (1.0 - r)
+    return drho_scalar(act, x)
+
+
+@njit(cache=True, inline="always")
 def d2rho_scalar(act, x):
     """ρ''(x) for activation id ``act`` (0 almost everywhere for the piecewise-linear ones)."""
     if act == SIGMOID4:
