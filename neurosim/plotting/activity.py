@@ -145,6 +145,11 @@ def plot_raster(traces: Traces, out: Path) -> Path | None:
     ax.set_yticks(range(len(names)), names, fontsize=9)
     ax.set_ylim(-0.6, len(names) - 0.4)
     ax.invert_yaxis()
+    lo, hi = float(traces.event_time.min()), float(traces.event_time.max())
+    if len(traces.time):
+        lo, hi = min(lo, float(traces.time[0])), max(hi, float(traces.time[-1]))
+    if hi > lo:
+        ax.set_xlim(lo, hi)
     ax.set_xlabel(TIME_LABEL)
     ax.set_ylabel("block")
     span = float(traces.event_time.max() - traces.event_time.min()) if n_ev > 1 else 0.0
@@ -229,7 +234,7 @@ def plot_tasks(traces: Traces, out: Path, network: NetworkInfo | None = None) ->
     tasks = _task_order(traces, network)
     tasks = [k for k in tasks if k in traces.clamp or k in traces.lam]
     colours = {task: task_colour(i) for i, task in enumerate(_task_order(traces, network))}
-    fig, axes = plt.subplots(len(tasks), 1, figsize=(10, 1.0 + 1.5 * len(tasks)), sharex=True,
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(10, 1.0 + 1.8 * len(tasks)), sharex=True,
                              layout="constrained", squeeze=False)
     for ax, task in zip(axes[:, 0], tasks):
         c = colours[task]
@@ -251,7 +256,8 @@ def plot_tasks(traces: Traces, out: Path, network: NetworkInfo | None = None) ->
             tw.tick_params(labelsize=8)
             h2, l2 = tw.get_legend_handles_labels()
             handles, labels = handles + h2, labels + l2
-        ax.legend(handles, labels, fontsize=7, loc="upper right", ncol=3, framealpha=0.8)
+        ax.legend(handles, labels, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                  ncol=3, frameon=False, borderaxespad=0.1)
     axes[-1, 0].set_xlabel(TIME_LABEL)
     if len(t) > 1:
         axes[-1, 0].set_xlim(t[0], t[-1])

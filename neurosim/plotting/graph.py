@@ -54,8 +54,8 @@ def plot_network(network: NetworkInfo, out: Path) -> Path | None:
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     w = 2.6 + 1.9 * (max(xs) - min(xs) + 1)
-    h = 2.4 + 1.2 * (max(ys) - min(ys) + 1)
-    fig, ax = plt.subplots(figsize=(min(max(w, 6), 16), min(max(h, 4), 12)), layout="constrained")
+    h = 1.6 + 1.5 * (max(ys) - min(ys) + 1)
+    fig, ax = plt.subplots(figsize=(min(max(w, 6), 16), min(max(h, 3.2), 12)), layout="constrained")
     node_size = {b.name: 350 + 2600 * b.size / max_size for b in network.blocks}
     nx.draw_networkx_edges(g, pos, ax=ax, arrowstyle="-|>", arrowsize=14, width=1.2,
                            edge_color="0.45", node_size=[node_size[n] for n in g.nodes],
@@ -88,7 +88,8 @@ def plot_network(network: NetworkInfo, out: Path) -> Path | None:
                           label="no task"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
               title="role / task", title_fontsize=8, frameon=False)
-    ax.margins(0.18)
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 0.75, max(ys) + 0.45)
     ax.set_axis_off()
     total = sum(b.size for b in network.blocks)
     ax.set_title(f"Network: {len(network.blocks)} blocks, {total} units, "

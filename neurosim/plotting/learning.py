@@ -25,11 +25,14 @@ def _group_of(column: str) -> tuple[str, str]:
     """(group key, legend label). ``task/<name>/<metric>`` columns group by metric."""
     parts = column.split("/")
     metric = parts[-1]
-    label = "/".join(parts[1:-1]) if len(parts) >= 3 and parts[0] == "task" else column
+    if len(parts) >= 3 and parts[0] == "task":
+        label = "task " + "/".join(parts[1:-1])
+    else:
+        label = pretty(column)
     low = metric.lower()
     for kw, group in GROUP_KEYWORDS:
         if kw in low:
-            return group, label if len(parts) >= 3 else column
+            return group, label
     return metric, label
 
 
@@ -172,16 +175,18 @@ def plot_compare_summary(compare: dict, out: Path) -> Path | None:
         yerr = None if err is None else np.nan_to_num(np.asarray(err, float))
         bars = ax.bar(x, np.nan_to_num(vals), yerr=yerr, capsize=4,
                       color=[f"C{i % 10}" for i in range(len(names))], alpha=0.85)
-        for b, v in zip(bars, vals):
+        tops = np.nan_to_num(vals) + (0 if yerr is None else yerr)
+        for b, v, top in zip(bars, vals, tops):
             if np.isfinite(v):
-                ax.annotate(f"{v:.3g}", (b.get_x() + b.get_width() / 2, b.get_height()),
+                ax.annotate(f"{v:.3g}", (b.get_x() + b.get_width() / 2, top),
                             ha="center", va="bottom", fontsize=7, xytext=(0, 2),
                             textcoords="offset points")
         ax.set_xticks(x, names, rotation=30 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center",
                       fontsize=8)
         ax.set_ylabel(pretty(key))
         ax.set_xlabel("rule")
-        ax.set_title(f"final {pretty(key)}" + (" ± std" if err is not None else ""), fontsize=10)
+        ax.set_title(f"final {pretty(key)} ± std over seeds" if err is not None
+                     else f"{pretty(key)} per rule", fontsize=10)
         ax.margins(y=0.15)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Per-rule summary", fontsize=11)
@@ -223,7 +228,7 @@ def plot_gradcheck(gc: dict, out: Path) -> Path | None:
     if not lines:
         return None
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), layout="constrained")
-    tiny = 1e-17
+    tiny = 1e-16   # float64 round-off: smaller values (or 1 − cos ≤ 0) are drawn on this floor
     for i, (label, entries) in enumerate(lines.items()):
         b = np.array([d["abs_beta"] for d in entries])
         cos = np.array([_num(d.get("cosine_total")) for d in entries])
@@ -244,6 +249,10 @@ def plot_gradcheck(gc: dict, out: Path) -> Path | None:
     axes[1].set_yscale("log")
     axes[2].set_yscale("log")
     axes[0].axhline(1.0, color="0.4", lw=0.7, ls=":")
+    for ax in axes[1:]:
+        ax.axhline(tiny, color="0.4", lw=0.7, ls=":")
+        ax.annotate("float64 round-off floor", (0.02, tiny), xycoords=("axes fraction", "data"),
+                    xytext=(0, 3), textcoords="offset points", fontsize=7, color="0.4")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, title="estimator",
                title_fontsize=8)
@@ -272,7 +281,7 @@ def plot_gradcheck_projections(gc: dict, out: Path) -> Path | None:
                    for d in entries if proj in (d.get("per_projection") or {})]
             if pts:
                 b, r = np.array(pts).T
-                ax.plot(b, np.clip(r, 1e-17, None), color=f"C{i % 10}", marker="os^Dv<>ph*"[i % 10],
+                ax.plot(b, np.clip(r, 1e-16, None), color=f"C{i % 10}", marker="os^Dv<>ph*"[i % 10],
                         ms=4, lw=1.2, label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
