@@ -279,3 +279,30 @@ def test_format_value():
     assert format_value(None) == "—"
     assert format_value("a<b") == "a<b"
     assert re.fullmatch(r"\[1, 2\.5\]", format_value([1, 2.5]))
+
+
+def test_dense_events_and_nonuniform_time(tmp_path):
+    """Many events per block (rate strip), non-uniform sample times, 1-D energy, real λ,
+    a cyclic network with two tasks: every traces figure still draws."""
+    rng = np.random.default_rng(3)
+    d = tmp_path / "dense"
+    d.mkdir()
+    names = ["a", "b", "c"]
+    (d / "network.json").write_text(json.dumps({
+        "blocks": [{"name": "a", "size": 30, "role": "clamped", "task": "t1"},
+                   {"name": "b", "size": 20, "role": "free"},
+                   {"name": "c", "size": 3, "role": "nudged", "task": "t2"}],
+        "projections": [{"name": "a->b", "pre": "a", "post": "b"}, {"name": "b->c", "pre": "b", "post": "c"},
+                        {"name": "c->b", "pre": "c", "post": "b"}]}))
+    t = np.sort(rng.uniform(0, 50, 400))
+    n_ev = 20_000
+    np.savez(d / "traces.npz", time=t, energy=-np.log1p(t), block_names=np.array(names),
+             event_time=np.sort(rng.uniform(0, 50, n_ev)), event_block=rng.integers(0, 3, n_ev),
+             **{"lambda/t2": np.sin(t), "clamp/t1": (t < 20).astype(np.int8),
+                "clamp/t2": (t > 30).astype(np.int8)},
+             **{f"activity/{b}": rng.random((400, 2, n)) for b, n in zip(names, (30, 20, 3))})
+    paths = plot_run(d, strict=True)
+    assert {p.name for p in paths} == {"network.png", "activity.png", "raster.png", "energy.png",
+                                       "tasks.png"}
+    for p in paths:
+        assert_real_png(p)

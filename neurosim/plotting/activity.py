@@ -16,7 +16,7 @@ from .io import NetworkInfo, Traces, on_intervals
 from .style import TIME_LABEL, plt, save_figure, subsample, task_colour
 
 MAX_EVENTS = 200_000        # raster subsampling threshold
-MAX_RUG = 20_000            # per-block rug ticks
+DENSE_RUG = 1_500           # above this many updates per block the rug becomes a rate strip
 MAX_COLUMNS = 4_000         # time samples drawn in a heatmap
 
 
@@ -92,15 +92,22 @@ def plot_activity(traces: Traces, out: Path, network: NetworkInfo | None = None)
 
         # Rug: the block's asynchronous update times.
         ev = traces.events_of(block)
-        ev_draw = ev[subsample(len(ev), MAX_RUG)]
-        rug.plot(ev_draw, np.full(len(ev_draw), 0.5), "|", color="k", ms=7, mew=0.6,
-                 alpha=0.8 if len(ev_draw) < 2000 else 0.4)
+        if len(ev) <= DENSE_RUG:
+            rug.plot(ev, np.full(len(ev), 0.5), "|", color="k", ms=7, mew=0.6, alpha=0.8)
+            kind = "updates"
+        else:
+            # Too many ticks to tell apart: draw the update rate instead (events per τ).
+            counts, bins = np.histogram(ev, bins=300, range=(edges[0], edges[-1]))
+            rate = counts / np.diff(bins)
+            rug.stairs(0.95 * rate / max(rate.max(), 1e-300), bins, fill=True, color="0.3",
+                       alpha=0.45)
+            kind = f"updates (rate strip, peak {rate.max():.3g}/τ)"
         rug.set_ylim(0, 1)
         rug.set_yticks([])
         rug.tick_params(labelbottom=False, bottom=False, labelsize=8)
         for side in ("top", "right", "left"):
             rug.spines[side].set_visible(False)
-        info = f"{block}: {len(ev)} updates" if traces.has_events else f"{block}: no event log"
+        info = f"{block}: {len(ev)} {kind}" if traces.has_events else f"{block}: no event log"
         if network is not None and network.block(block) is not None:
             b = network.block(block)
             info += f" · {b.role}" + (f" ({b.task})" if b.task else "")
@@ -112,7 +119,7 @@ def plot_activity(traces: Traces, out: Path, network: NetworkInfo | None = None)
             if owned and block not in owned:
                 continue
             for (t0, t1) in spans:
-                h = rug.axvspan(t0, t1, color=colours[task], alpha=0.35, lw=0)
+                h = rug.axvspan(t0, t1, color=colours[task], alpha=0.35, lw=0, zorder=0)
                 ax.axvline(t0, color=colours[task], lw=0.9, ls="--")
                 ax.axvline(t1, color=colours[task], lw=0.9, ls=":")
             if spans:
@@ -121,7 +128,7 @@ def plot_activity(traces: Traces, out: Path, network: NetworkInfo | None = None)
             ax.tick_params(labelbottom=False)
     ax.set_xlabel(TIME_LABEL)
     first.set_xlim(edges[0], edges[-1])
-    title = "Activity of particle 0 per block (ticks above: block update events)"
+    title = "Activity of particle 0 per block (strip above each panel: that block's update events)"
     fig.suptitle(title, fontsize=11)
     if legend_handles:
         fig.legend(list(legend_handles.values()), [f"clamp on: {k}" for k in legend_handles],
