@@ -241,10 +241,13 @@ def test_samples(tmp_path, dim):
 
 def test_main_plot_prints_paths(tmp_path, capsys):
     d = make_gradcheck_dir(tmp_path)
+    (d / "plots").mkdir()
+    (d / "plots" / "stale_from_old_run.png").write_bytes(b"")
     assert main_plot(d) == 0
     out = capsys.readouterr().out
     assert "gradcheck.png" in out and "report.html" in out
-    assert (d / "report.html").is_file()
+    text = (d / "report.html").read_text()
+    assert "plots/gradcheck_projections.png" in text and "stale_from_old_run" not in text
 
 
 def test_empty_dir_raises_clear_error(tmp_path):

@@ -100,5 +100,5 @@ def main_plot(run_dir: Path | str) -> int:
     figures = plot_run(run_dir)
     for p in figures:
         print(p)
-    print(write_report(run_dir))
+    print(write_report(run_dir, figures))
     return 0

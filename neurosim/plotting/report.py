@@ -14,7 +14,8 @@ CAPTIONS: dict[str, str] = {
     "network": "Network graph (network.json): node area ∝ number of units, marker = role "
                "(free / clamped / nudged), colour = owning task.",
     "activity": "Activity of particle 0 per recorded block vs simulated time (traces.npz). "
-                "Ticks above each panel are the block's asynchronous update events; coloured "
+                "The strip above each panel shows the block's asynchronous update events (one "
+                "tick per update, or the update rate when there are too many to tell apart); coloured "
                 "spans and dashed / dotted lines mark clamp on / off of the task owning the block.",
     "raster": "Raster of block-update events (traces.npz event_time, event_block), with the "
               "event count and mean rate per block on the right.",
