@@ -43,11 +43,13 @@ def make_simulator(scenario, compiled: Compiled, probes: ProbeSpec | None = None
 
 
 def bars_pattern(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A bars-and-stripes image on a √n × √n grid (random rows or columns on), flattened."""
+    """A bars-and-stripes image on a √n × √n grid (some, not all, rows or columns on), flattened."""
     side = int(round(np.sqrt(n)))
     if side * side != n:
         return (rng.random(n) < 0.5).astype(float)
     on = rng.random(side) < 0.5
+    while on.all() or not on.any():  # a blank or full image shows nothing of the pattern
+        on = rng.random(side) < 0.5
     img = np.repeat(on[:, None], side, axis=1) if rng.random() < 0.5 else np.repeat(on[None, :], side, axis=0)
     return img.astype(float).ravel()
 
