@@ -1,0 +1,117 @@
+"""Online plasticity: synapses that learn all the time from their own pre/post activity.
+
+For every projection a→b the synapse sees only H(t) = ρ(x_a)ᵀρ(x_b)/P (the Hebbian product,
+averaged over particles), its own running average H̄ (the talk's "usual value"), and — where the
+rule needs one — a broadcast rhythm r(t). Sampled every δ of simulated time, each sample standing
+for the time δ it covers (hypothesis-notes §3: under asynchronous clocks the demodulation integral
+must be accumulated in continuous time):
+
+    H̄ ← H̄ + (δ/τ_avg)(H − H̄)                                         (running average)
+    ΔW = η δ · s(t)                                                    (every sample)
+
+with the learning signal s(t) of each rule:
+
+* ``hep_continuous`` (complex states, λ_k(t) = |β| e^{iω_k t}):
+      s = Re[(H − H̄) Σ_k e^{−iω_k t}] / |β|
+  — the first Fourier component of the Hebbian product (Laborieux & Zenke 2022), one term per
+  rhythm; with one shared rhythm every task's gradient adds up in the same term.
+* ``baseline_hebb`` (real states, λ_k(t) = β cos(ω_k t)):
+      s = (H − H̄) Σ_k 2 cos(ω_k t) / β
+  — the baseline-subtracted Hebbian product demodulated by the broadcast rhythm. To first order
+  in β, (2/(βT)) ∫ H cos ωt dt = dH/dλ = −dC/dW, so s follows −∇C.
+* ``baseline_only``: s = H − H̄ with no correlating signal — the control of hypothesis-notes §1:
+  its time average is zero by construction, so it should learn nothing on average.
+
+Biases learn the same way from ρ(x_b) (−∂E/∂b = ρ(x_b)). Weights of projections and biases of
+blocks that are clamped at the moment still learn (the rule is blind to which task runs where).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.activations import rho
+
+RULES = ("hep_continuous", "baseline_hebb", "baseline_only", "none")
+
+
+@dataclass
+class PlasticityConfig:
+    rule: str = "hep_continuous"
+    beta: float = 0.5               # |β| of the nudges (the demodulation divides by it)
+    lr: float = 0.05                # η, per unit of simulated time
+    baseline_tau: float = 20.0      # τ_avg of the running average H̄
+    sample_interval: float = 0.25   # δ
+    bias_lr_scale: float = 1.0
+
+
+class OnlinePlasticity:
+    """Accumulates and applies the online update for every projection and bias of a network."""
+
+    def __init__(self, compiled, omegas: list[float], config: PlasticityConfig):
+        if config.rule not in RULES:
+            raise ValueError(f"unknown plasticity rule {config.rule!r}; expected one of {RULES}")
+        self.c, self.cfg = compiled, config
+        self.omegas = np.asarray(sorted(set(omegas)), dtype=float)
+        self.acts = [b.activation for b in compiled.net.blocks]
+        self.h_bar = None
+        self.b_bar = None
+        self.total_dw = None  # running sum of applied updates (for gradient-cosine probes)
+        self.apply = True
+
+    def _products(self, x):
+        c = self.c
+        r = {name: rho(self.acts[i], c.view(x, i)) for i, name in enumerate(c.names)}
+        p = c.n_particles
+        h = [r[c.names[c.proj_pre[k]]].T @ r[c.names[c.proj_post[k]]] / p for k in range(len(c.proj_names))]
+        bias = [r[name].mean(axis=0) for name in c.names]
+        return h, bias
+
+    def reference(self, t: float):
+        """The demodulation weight of the rule at time t."""
+        rule, beta = self.cfg.rule, self.cfg.beta
+        if rule == "hep_continuous":
+            return np.sum(np.exp(-1j * self.omegas * t)) / beta
+        if rule == "baseline_hebb":
+            return np.sum(2.0 * np.cos(self.omegas * t)) / beta
+        return 1.0
+
+    def step(self, x, t: float) -> None:
+        """One sample at time t of the state buffer x: update H̄, apply ΔW and Δb in place."""
+        if self.cfg.rule == "none":
+            return
+        h, bias = self._products(x)
+        if self.h_bar is None:
+            self.h_bar = [m.copy() for m in h]
+            self.b_bar = [v.copy() for v in bias]
+            self.total_dw = [np.zeros(m.shape) for m in h] + [np.zeros(v.shape) for v in bias]
+            return
+        delta, a = self.cfg.sample_interval, self.cfg.sample_interval / self.cfg.baseline_tau
+        ref = self.reference(t)
+        eta = self.cfg.lr * delta
+        for k in range(len(h)):
+            signal = np.real((h[k] - self.h_bar[k]) * ref)
+            self.h_bar[k] += a * (h[k] - self.h_bar[k])
+            self.total_dw[k] += eta * signal
+            if self.apply:
+                self.c.weight(k)[...] += eta * signal
+        nk = len(h)
+        for i in range(len(bias)):
+            signal = np.real((bias[i] - self.b_bar[i]) * ref)
+            self.b_bar[i] += a * (bias[i] - self.b_bar[i])
+            self.total_dw[nk + i] += eta * self.cfg.bias_lr_scale * signal
+            if self.apply:
+                self.c.bias_of(i)[...] += eta * self.cfg.bias_lr_scale * signal
+
+    def reset_total(self):
+        if self.total_dw is not None:
+            for m in self.total_dw:
+                m[...] = 0.0
+
+    def total_update(self):
+        """Σ ΔW since the last reset, as (weights by projection name, biases by block name)."""
+        nk = len(self.c.proj_names)
+        w = {name: self.total_dw[k].copy() for k, name in enumerate(self.c.proj_names)}
+        b = {name: self.total_dw[nk + i].copy() for i, name in enumerate(self.c.names)}
+        return w, b
