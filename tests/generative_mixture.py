@@ -1,5 +1,7 @@
 """Shared oracle for the sampler tests: a 2-D Gaussian mixture with analytic smoothed scores,
 the samplers under test, and the W2-to-floor ratio they are judged by."""
+import functools
+
 import numpy as np
 
 from neurosim.data.toy2d import gaussian_mixture, gaussian_mixture_score
@@ -40,12 +42,16 @@ SAMPLERS = {
 }
 
 
-def w2_ratio(draw):
-    """mean over SEEDS of W2(generated, fresh reference sample) divided by the floor, the mean
-    over FLOOR_PAIRS of W2 between two independent exact samples (same references first)."""
+@functools.lru_cache(maxsize=1)
+def references_and_floor():
+    """FLOOR_PAIRS fresh reference samples, and the floor: the mean over them of W2 to an
+    independent exact sample of the same size."""
     refs = [data(N, np.random.default_rng(1000 + s)) for s in range(FLOOR_PAIRS)]
-    got = np.mean([w2(draw(np.random.default_rng(s)), refs[s]) for s in SEEDS])
     floor = np.mean([w2(data(N, np.random.default_rng(2000 + s)), r) for s, r in enumerate(refs)])
-    return got / floor
+    return refs, floor
 
 
+def w2_ratio(draw, seeds=SEEDS):
+    """mean over seeds of W2(draw(Generator(seed)), reference[seed]) / floor."""
+    refs, floor = references_and_floor()
+    return np.mean([w2(draw(np.random.default_rng(s)), refs[s]) for s in seeds]) / floor
