@@ -7,6 +7,7 @@ from ..build import COSTS, Compiled
 from . import kernels
 from .probes import EventRecorder, ProbeRecorder, ProbeSpec
 from .scheduler import make_scheduler
+from .threads import configure_blas_threads
 
 LAMBDA_KINDS = {"constant": 0, "sinusoid": 1, "rotation": 2}
 
@@ -25,6 +26,7 @@ class Simulator:
     def __init__(self, compiled: Compiled, scheduler: str = "sync", dt: float = 0.1,
                  integrator: str = "exp", seed=0, probes: ProbeSpec | None = None,
                  record_events: bool | None = None):
+        configure_blas_threads()
         self.c = compiled
         self.t = 0.0
         self.dt = float(dt)

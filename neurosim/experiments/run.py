@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..scenario.load import Scenario, load_scenario
+from .multitask import run_multitask
 from .relax import run_relax
 from .rundir import read_csv, write_json, write_npz, write_text
 
 #: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
-RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress)}
+RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress),
+           "multitask": run_multitask}
 
 
 @dataclass

@@ -101,3 +101,67 @@ def register_kind(kind: str) -> None:
     if kind not in KINDS:
         KINDS = KINDS + (kind,)
         SECTIONS["kind"] = Field((str,), "relax", choices=KINDS)
+
+
+# -- concurrent multitask experiments (experiments/multitask.py) -----------------------------
+register_kind("multitask")
+
+TASK = Table({
+    "name": Field((str,), REQUIRED),
+    "condition": Field((list,), REQUIRED, check=string_list, doc="blocks clamped to data"),
+    "condition_data": Field((list,), REQUIRED, check=string_list,
+                            doc="data field of each condition block (image, top, bottom, label, code)"),
+    "target": Field((list,), REQUIRED, check=string_list, doc="blocks nudged toward data"),
+    "target_data": Field((list,), REQUIRED, check=string_list),
+    "metric": Field((str,), "mse", choices=("mse", "accuracy")),
+    "cost": Field((str,), "mse", choices=("mse", "ce")),
+    "rate": Field((float,), 0.05, check=positive, doc="example arrivals per τ"),
+    "duration": Field((list,), [20.0, 40.0], doc="[min, max] clamp duration, in τ"),
+    "lam": Field((float,), 0.5, check=positive, doc="|β| of the task's nudge"),
+    "period": Field((float,), 8.0, check=positive, doc="period of the task's own rhythm, in τ"),
+})
+
+REVERSE = Table({
+    "name": Field((str,), REQUIRED),
+    "condition": Field((list,), REQUIRED, check=string_list),
+    "condition_data": Field((list,), REQUIRED, check=string_list),
+    "target": Field((list,), REQUIRED, check=string_list),
+    "target_data": Field((list,), REQUIRED, check=string_list),
+    "metric": Field((str,), "mse", choices=("mse", "accuracy")),
+})
+
+RELAX = Table({
+    "scheduler": Field((str,), "sync", choices=SCHEDULERS),
+    "dt": Field((float,), 0.5, check=positive),
+    "integrator": Field((str,), "euler", choices=tuple(INTEGRATORS)),
+    "duration": Field((float,), 40.0, check=positive),
+})
+
+MULTITASK = Table({
+    "dataset": Field((str,), "digits"),
+    "split_seed": Field((int,), 0),
+    "code_dim": Field((int,), 16, check=positive_int),
+    "code_noise": Field((float,), 0.1, check=non_negative),
+    "duration": Field((float,), 2000.0, check=positive, doc="simulated time of the concurrent run"),
+    "eval_every": Field((float,), 200.0, check=positive),
+    "n_eval": Field((int,), 450, check=positive_int, doc="held-out examples per evaluation"),
+    "eval_relax": RELAX,
+    "probe_interval": Field((float,), 1.0, check=positive),
+    "record_blocks": Field((list,), None, check=string_list),
+    "isolated": Field((bool,), True, doc="also learn each task alone (the isolated_final figures)"),
+}, default="absent")
+
+PLASTICITY = Table({
+    "rule": Field((str,), "hep_continuous",
+                  choices=("hep_continuous", "baseline_hebb", "baseline_only", "none")),
+    "rhythm": Field((str,), "shared", choices=("shared", "per_task")),
+    "beta": Field((float,), 0.5, check=positive),
+    "period": Field((float,), 8.0, check=positive, doc="period of the shared rhythm, in τ"),
+    "lr": Field((float,), 0.05, check=non_negative),
+    "baseline_tau": Field((float,), 20.0, check=positive),
+    "sample_interval": Field((float,), 0.25, check=positive),
+    "bias_lr_scale": Field((float,), 1.0, check=non_negative),
+}, default="absent")
+
+SECTIONS.update({"tasks": TableArray(TASK), "reverse": TableArray(REVERSE),
+                 "multitask": MULTITASK, "plasticity": PLASTICITY})

@@ -1,0 +1,36 @@
+"""Several modalities of one example, for tasks that clamp and predict different parts of it.
+
+From a classification data set of images this makes, per example, the fields
+
+* ``image`` (D) — the whole image; ``top`` and ``bottom`` — its upper and lower halves (rows);
+* ``label`` — the one-hot class;
+* ``code`` — a third modality: a fixed random code of the class, c_y ∈ {0, 1}^m drawn once per class,
+  plus Gaussian noise of standard deviation ``code_noise`` drawn per example.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .datasets import Dataset, one_hot
+
+FIELDS = ("image", "top", "bottom", "label", "code")
+
+
+def modality_fields(ds: Dataset, rng: np.random.Generator, code_dim: int = 16,
+                    code_noise: float = 0.1) -> tuple[dict, dict]:
+    """(train fields, test fields): dicts field name → (N, d) float64 arrays."""
+    if ds.image_shape is None:
+        raise ValueError(f"data set {ds.name!r} has no image shape; modality fields need images")
+    rows, cols = ds.image_shape
+    half = (rows // 2) * cols
+    codes = (rng.random((ds.n_classes, code_dim)) < 0.5).astype(float)
+
+    def fields(x, y):
+        return {"image": x, "top": x[:, :half], "bottom": x[:, half:],
+                "label": one_hot(y, ds.n_classes),
+                "code": codes[y] + code_noise * rng.standard_normal((len(y), code_dim))}
+
+    train = fields(ds.x_train, ds.y_train)
+    test = fields(ds.x_test, ds.y_test)
+    train["_y"], test["_y"] = ds.y_train, ds.y_test
+    return train, test

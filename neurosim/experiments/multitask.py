@@ -1,0 +1,227 @@
+"""``kind = "multitask"``: the talk's hypothesis as an experiment (seed-digest §1, end of §6).
+
+Several conditional tasks run on one network at once, on their own clocks: examples arrive at
+Poisson times and stay clamped for a random duration (``model/tasks.py``); every block updates on
+its own Poisson clock; every synapse learns all the time from its own pre/post activity through
+an online rule (``learning/plasticity.py``) — no phases and no global "learn now" signal.
+
+Measured over time, per task, on held-out data: the task's cost and metric (accuracy or mean
+squared error), with the network's free equilibrium as the answer; reverse inference p(C | X) with
+the same weights; the overlap fraction (time with at least two tasks clamped).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..build import build
+from ..data import load_dataset
+from ..data.multimodal import modality_fields
+from ..engine.probes import ProbeSpec
+from ..engine.simulator import Simulator
+from ..learning.plasticity import OnlinePlasticity, PlasticityConfig
+from ..model.tasks import TaskSpec, busy_fraction, overlap_fraction, timeline
+from .progress import Progress
+from .rundir import write_csv
+from .setup import make_network
+
+
+def task_specs(scenario) -> list[TaskSpec]:
+    return [TaskSpec(t["name"], tuple(t["condition"]), tuple(t["condition_data"]), tuple(t["target"]),
+                     tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]), t["lam"],
+                     t["period"], t["cost"]) for t in scenario["tasks"]]
+
+
+# -- evaluation: the free equilibrium with the conditions clamped ---------------------------
+def free_equilibrium(net, params, clamps: dict, relax: dict, init: dict | None = None) -> dict:
+    """Relax the network with ``clamps`` (block → (P, n)) and return every block's state."""
+    p = next(iter(clamps.values())).shape[0]
+    compiled = build(net, params, p)
+    sim = Simulator(compiled, scheduler=relax["scheduler"], dt=relax["dt"], integrator=relax["integrator"],
+                    seed=0)
+    for name, values in (init or {}).items():
+        sim.set_state(name, values)
+    for name, values in clamps.items():
+        sim.clamp(name, values)
+    sim.run(relax["duration"])
+    return sim.states()
+
+
+def score(metric: str, states: dict, blocks, fields, data: dict) -> float:
+    """Task metric: ``accuracy`` = argmax of the (single) target block vs the class;
+    ``mse`` = mean over examples and units of (x − y)² over the target blocks."""
+    if metric == "accuracy":
+        return float(np.mean(np.argmax(states[blocks[0]], axis=1) == data["_y"]))
+    err = [np.mean((states[b] - data[f]) ** 2) for b, f in zip(blocks, fields)]
+    return float(np.mean(err))
+
+
+def evaluate(net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int) -> float:
+    sub = {k: v[:n_eval] for k, v in data.items()}
+    clamps = {b: sub[f] for b, f in zip(task.condition, task.condition_fields)}
+    states = free_equilibrium(net, params, clamps, relax)
+    return score(task.metric, states, task.target, task.target_fields, sub)
+
+
+def evaluate_reverse(net, params, entry: dict, data: dict, relax: dict, n_eval: int) -> float:
+    sub = {k: v[:n_eval] for k, v in data.items()}
+    clamps = {b: sub[f] for b, f in zip(entry["condition"], entry["condition_data"])}
+    states = free_equilibrium(net, params, clamps, relax)
+    return score(entry["metric"], states, entry["target"], entry["target_data"], sub)
+
+
+# -- the concurrent, asynchronous learning run ---------------------------------------------
+class ConcurrentRun:
+    """One network, several tasks on their own clocks, online plasticity all the time."""
+
+    def __init__(self, scenario, tasks: list[TaskSpec], train: dict, params, active: list[int] | None = None):
+        mt = scenario["multitask"]
+        self.scenario, self.tasks, self.train = scenario, tasks, train
+        self.active = list(range(len(tasks))) if active is None else active
+        self.horizon = mt["duration"]
+        self.net = make_network(scenario["network"])
+        pl = scenario["plasticity"]
+        self.cfg = PlasticityConfig(pl["rule"], pl["beta"], pl["lr"], pl["baseline_tau"],
+                                    pl["sample_interval"], pl["bias_lr_scale"])
+        complex_states = self.cfg.rule == "hep_continuous"
+        self.compiled = build(self.net, params, scenario["network"]["particles"],
+                              np.complex128 if complex_states else np.float64)
+        self.rhythm = pl["rhythm"]
+        sim = scenario["simulation"]
+        self.sim = Simulator(self.compiled, scheduler=sim["scheduler"], dt=sim["dt"],
+                             integrator=sim["integrator"], seed=scenario.seed_sequence("scheduler"),
+                             probes=ProbeSpec(blocks=mt.get("record_blocks"), interval=mt["probe_interval"],
+                                              energy=True, events=True))
+        chosen = [tasks[k] for k in self.active]
+        self.episodes = [e for e in timeline(chosen, self.horizon, scenario.rng("tasks"))]
+        for e in self.episodes:
+            e.task = self.active[e.task]
+        self.omegas = [2 * np.pi / self.period(k) for k in self.active]
+        self.plasticity = OnlinePlasticity(self.compiled, self.omegas, self.cfg)
+        self.data_rng = scenario.rng("data")
+
+    def period(self, k: int) -> float:
+        return self.scenario["plasticity"]["period"] if self.rhythm == "shared" else self.tasks[k].period
+
+    def _start(self, k: int):
+        task, p = self.tasks[k], self.compiled.n_particles
+        idx = self.data_rng.integers(0, len(self.train["_y"]), size=p)
+        for b, f in zip(task.condition, task.condition_fields):
+            self.sim.clamp(b, self.train[f][idx])
+        kind = "rotation" if self.cfg.rule == "hep_continuous" else "sinusoid"
+        amp = task.lam if self.cfg.rule != "none" else task.lam
+        for b, f in zip(task.target, task.target_fields):
+            self.sim.nudge(b, self.train[f][idx], amp, cost=task.cost, kind=kind,
+                           omega=2 * np.pi / self.period(k))
+
+    def _stop(self, k: int):
+        task = self.tasks[k]
+        for b in task.condition:
+            self.sim.unclamp(b)
+        for b in task.target:
+            self.sim.clear_nudge(b)
+
+    def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False):
+        """Advance to the horizon; ``evaluate_fn(t, params)`` is called every ``eval_every``."""
+        delta = self.cfg.sample_interval
+        switches = sorted([(e.start, 1, e.task) for e in self.episodes] +
+                          [(e.stop, 0, e.task) for e in self.episodes])
+        i_sw, next_eval = 0, 0.0
+        lam_trace = {self.tasks[k].name: [] for k in self.active}
+        clamp_trace = {self.tasks[k].name: [] for k in self.active}
+        on = set()
+        bar = Progress(self.horizon, "concurrent", enabled=progress)
+        n_steps = int(round(self.horizon / delta))
+        for step in range(n_steps + 1):
+            t = step * delta
+            while i_sw < len(switches) and switches[i_sw][0] <= t + 1e-9:
+                _, kind, k = switches[i_sw]
+                if kind == 0:
+                    self._stop(k)
+                    on.discard(k)
+                else:
+                    self._start(k)
+                    on.add(k)
+                i_sw += 1
+            if evaluate_fn is not None and t >= next_eval - 1e-9:
+                evaluate_fn(t, self.compiled.params())
+                next_eval += eval_every
+            if step == n_steps:
+                break
+            self.sim.run(delta)
+            self.plasticity.step(self.sim.x, self.sim.t)
+            for k in self.active:
+                name = self.tasks[k].name
+                clamp_trace[name].append(1 if k in on else 0)
+                lam_trace[name].append(self.sim.lam(self.tasks[k].target[0]) if k in on else 0.0)
+            bar.update(t)
+        bar.close()
+        self.lam_trace = {k: np.asarray(v) for k, v in lam_trace.items()}
+        self.clamp_trace = {k: np.asarray(v) for k, v in clamp_trace.items()}
+        return self.compiled.params()
+
+    def traces(self) -> dict:
+        tr = self.sim.traces()
+        tr = {k: (v.real if np.iscomplexobj(v) else v) for k, v in tr.items()}
+        t_samples = (np.arange(len(next(iter(self.clamp_trace.values())))) + 1) * self.cfg.sample_interval
+        # task traces on the probe clock, by nearest earlier sample
+        idx = np.clip(np.searchsorted(t_samples, tr["time"], side="right") - 1, 0, len(t_samples) - 1)
+        for name in self.clamp_trace:
+            tr[f"clamp/{name}"] = self.clamp_trace[name][idx]
+            tr[f"lambda/{name}"] = self.lam_trace[name][idx]
+        return tr
+
+
+def run_multitask(scenario, progress: bool, run_dir, resume: bool):
+    mt = scenario["multitask"]
+    tasks = task_specs(scenario)
+    ds = load_dataset(mt["dataset"], seed=mt["split_seed"])
+    train, test = modality_fields(ds, scenario.rng("data"), mt["code_dim"], mt["code_noise"])
+    net = make_network(scenario["network"])
+    params0 = net.init_params(scenario.rng("params"))
+    relax = mt["eval_relax"]
+    n_eval = mt["n_eval"]
+    history = []
+
+    def evaluator(label):
+        def fn(t, params):
+            row = {"time": t, "run": label}
+            for task in tasks:
+                row[f"task/{task.name}/{task.metric}"] = evaluate(net, params, task, test, relax, n_eval)
+            for entry in scenario.get("reverse", []):
+                row[f"reverse/{entry['name']}/{entry['metric']}"] = evaluate_reverse(
+                    net, params, entry, test, relax, n_eval)
+            history.append(row)
+        return fn
+
+    start = time.perf_counter()
+    run = ConcurrentRun(scenario, tasks, train, params0.copy())
+    final_params = run.run(evaluator("concurrent"), mt["eval_every"], progress)
+    concurrent_seconds = time.perf_counter() - start
+    final = history[-1]
+    initial = history[0]
+    metrics = {"overlap_fraction": overlap_fraction(run.episodes, run.horizon),
+               "overlap_fraction_3": overlap_fraction(run.episodes, run.horizon, 3),
+               "n_episodes": len(run.episodes), "n_events": int(run.sim.n_events),
+               "concurrent_wall_seconds": concurrent_seconds, "tasks": {}, "reverse": {}}
+    for k, task in enumerate(tasks):
+        key = f"task/{task.name}/{task.metric}"
+        metrics["tasks"][task.name] = {"metric_name": task.metric, "initial": initial[key],
+                                       "final": final[key],
+                                       "busy_fraction": busy_fraction(run.episodes, k, run.horizon)}
+    for entry in scenario.get("reverse", []):
+        key = f"reverse/{entry['name']}/{entry['metric']}"
+        metrics["reverse"][entry["name"]] = {"metric_name": entry["metric"], "initial": initial[key],
+                                             "final": final[key]}
+    if mt["isolated"]:
+        for k, task in enumerate(tasks):
+            iso_hist = []
+            iso = ConcurrentRun(scenario, tasks, train, params0.copy(), active=[k])
+            params_k = iso.run(None, None, False)
+            metrics["tasks"][task.name]["isolated_final"] = evaluate(net, params_k, task, test, relax, n_eval)
+            del iso_hist
+    columns = sorted({c for row in history for c in row}, key=lambda c: (c != "time", c != "run", c))
+    write_csv(run_dir / "history.csv", history, columns)
+    metrics["wall_seconds"] = time.perf_counter() - start
+    return metrics, run.traces(), {"params": final_params}
