@@ -234,7 +234,8 @@ def plot_cosine(report: dict, path: Path) -> Path:
     axes[0].set_ylabel(f"cosine to the {report['exact']} gradient")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("1 − cosine")
-    axes[1].legend(fontsize=7, ncol=2)
+    if lines:
+        axes[1].legend(fontsize=7, ncol=2)
     fig.suptitle(f"{report['scenario']} ({report['cost']})")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
