@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import drho, rho
+from .activations import d2rho, drho, rho
 
 
 def block_energy(x, bias, act):
@@ -107,3 +107,55 @@ def network_grad(net, params, states):
     for name, mem in net.memories.items():
         grads[name] = grads[name] + lse_grad(states[name], params.memories[name], mem.beta)
     return grads
+
+
+# -- second derivatives (used by the exact references in neurosim.learning.reference) ----------
+def block_curvature(x, bias, act):
+    """Diagonal of ∂²E_b/∂x² : 1 − ρ''(x) ⊙ b."""
+    return 1.0 - d2rho(act, x) * bias
+
+
+def coupling_curvature(x_a, x_b, w, act_a, act_b):
+    """Second derivatives of E_ab = −ρ(x_a)ᵀ W ρ(x_b).
+
+    Returns (diag_a, diag_b, cross): diag_a = −ρ''(x_a) ⊙ ρ(x_b)Wᵀ and diag_b = −ρ''(x_b) ⊙ ρ(x_a)W
+    (the diagonals of ∂²E_ab/∂x_a² and ∂²E_ab/∂x_b², shape (P, n)), and
+    cross[p, i, j] = ∂²E_ab/∂x_a,i ∂x_b,j = −ρ'(x_a,i) W_ij ρ'(x_b,j), shape (P, n_a, n_b).
+    """
+    r_a, r_b = rho(act_a, x_a), rho(act_b, x_b)
+    diag_a = -d2rho(act_a, x_a) * (r_b @ w.T)
+    diag_b = -d2rho(act_b, x_b) * (r_a @ w)
+    cross = -drho(act_a, x_a)[:, :, None] * w[None, :, :] * drho(act_b, x_b)[:, None, :]
+    return diag_a, diag_b, cross
+
+
+def coupling_hvp(x_a, x_b, w, act_a, act_b, v_a, v_b):
+    """Hessian-vector product of E_ab: (H v)_a, (H v)_b for directions v_a, v_b (each (P, n)).
+
+    (Hv)_a = diag_a ⊙ v_a − ρ'(x_a) ⊙ (ρ'(x_b) ⊙ v_b) Wᵀ,  (Hv)_b = diag_b ⊙ v_b − ρ'(x_b) ⊙ (ρ'(x_a) ⊙ v_a) W.
+    """
+    r_a, r_b = rho(act_a, x_a), rho(act_b, x_b)
+    d_a, d_b = drho(act_a, x_a), drho(act_b, x_b)
+    hv_a = -d2rho(act_a, x_a) * (r_b @ w.T) * v_a - d_a * ((d_b * v_b) @ w.T)
+    hv_b = -d2rho(act_b, x_b) * (r_a @ w) * v_b - d_b * ((d_a * v_a) @ w)
+    return hv_a, hv_b
+
+
+def lse_hessian(x, k, beta):
+    """∂²E_lse/∂x² = −β K (diag(s) − s sᵀ) Kᵀ with s = softmax(β Kᵀx); shape (P, n, n)."""
+    s = softmax(beta * (x @ k))
+    ks = s[:, None, :] * k[None, :, :]                       # K diag(s), (P, n, m)
+    kss = (s @ k.T)                                          # K s, (P, n)
+    return -beta * (ks @ k.T[None] - kss[:, :, None] * kss[:, None, :])
+
+
+def lse_hvp(x, k, beta, v):
+    """(∂²E_lse/∂x²) v = −β K (s ⊙ Kᵀv − s (sᵀKᵀv))."""
+    s = softmax(beta * (x @ k))
+    kv = v @ k
+    return -beta * (s * kv - s * np.sum(s * kv, axis=1, keepdims=True)) @ k.T
+
+
+def lse_param_grad(x, k, beta):
+    """∂E_lse/∂K = −x sᵀ, summed over particles: shape (n, m)."""
+    return -x.T @ softmax(beta * (x @ k))
