@@ -77,6 +77,68 @@ PROBES = Table({
     "events": Field((bool,), True),
 })
 
+# -- supervised training (kind = "train"; docs/training.md) ------------------------------------
+RULES = ("ep", "ep_symmetric", "ep_random_sign", "chl", "hep", "hep_continuous", "first_step",
+         "baseline_hebb", "pc", "bp", "bp_ff")
+DATASET_NAMES = ("digits", "mnist5k", "mnist_idx", "xor", "bars_and_stripes")
+
+
+def learning_rates(v):
+    """A number, an array of numbers (one per projection) or a table projection → number, all ≥ 0."""
+    if isinstance(v, bool):
+        return "a number, an array of numbers or a table of numbers"
+    if isinstance(v, (int, float)):
+        return None if v >= 0 else "a non-negative learning rate"
+    values = v if isinstance(v, list) else list(v.values())
+    if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in values):
+        return "a number, an array of numbers or a table of numbers"
+    return None if all(e >= 0 for e in values) else "non-negative learning rates"
+
+
+DATA = Table({
+    "name": Field((str,), REQUIRED, choices=DATASET_NAMES, doc="data set (docs/data.md)"),
+    "options": Field((dict,), {}, doc="keyword options of the loader, e.g. {path = \"...\"} for mnist_idx"),
+    "split_seed": Field((int,), 0, check=lambda v: None if v >= 0 else "a non-negative integer",
+                        doc="seed of the train/test split (fixed across scenario seeds)"),
+    "limit_train": Field((int,), 0, check=lambda v: None if v >= 0 else "a non-negative integer",
+                         doc="keep only the first N training examples (0: all)"),
+    "limit_test": Field((int,), 0, check=lambda v: None if v >= 0 else "a non-negative integer",
+                        doc="keep only the first N test examples (0: all)"),
+}, default="absent", doc="the data set of a training run")
+
+RELAX = Table({
+    "scheduler": Field((str,), "sync", choices=SCHEDULERS),
+    "dt": Field((float,), 1.0, check=positive, doc="tick length, in τ (1 with euler: x ← Π(ρ'(x)h))"),
+    "integrator": Field((str,), "euler", choices=tuple(INTEGRATORS)),
+    "free_duration": Field((float,), 30.0, check=positive, doc="free phase, in τ"),
+    "nudged_duration": Field((float,), 10.0, check=positive, doc="each nudged phase, in τ"),
+})
+
+RULE_OPTIONS = Table({
+    "beta": Field((float,), 0.5, check=positive, doc="nudge strength β (|β| for hep)"),
+    "n_points": Field((int,), 2, check=positive_int, doc="hep: points on the complex circle"),
+})
+
+TRAINING = Table({
+    "input_block": Field((str,), REQUIRED, doc="block clamped to the inputs"),
+    "output_block": Field((str,), REQUIRED, doc="readout block (nudged toward the one-hot label)"),
+    "cost": Field((str,), "mse", choices=("mse", "ce")),
+    "rule": Field((str,), "ep_symmetric", choices=RULES, doc="gradient estimator"),
+    "rule_options": RULE_OPTIONS,
+    "epochs": Field((int,), 10, check=positive_int),
+    "batch_size": Field((int,), 20, check=positive_int, doc="P: the minibatch is the particles"),
+    "optimizer": Field((str,), "sgd", choices=("sgd", "adam")),
+    "lr": Field((float, list, dict), 0.05, check=learning_rates,
+                doc="one rate, an array (one per projection, declaration order) or a table name → rate"),
+    "momentum": Field((float,), 0.0, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
+    "adam_beta1": Field((float,), 0.9, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
+    "adam_beta2": Field((float,), 0.999, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
+    "adam_eps": Field((float,), 1e-8, check=positive),
+    "persistent_states": Field((bool,), False, doc="start each example's free phase from its last free state"),
+    "grad_cosine": Field((bool,), False, doc="record the cosine to the exact (bp) gradient on one fixed batch"),
+    "relax": RELAX,
+}, default="absent", doc="supervised training (kind = \"train\")")
+
 SECTIONS: dict = {
     "name": Field((str,), "unnamed"),
     "description": Field((str,), ""),
@@ -88,6 +150,8 @@ SECTIONS: dict = {
     "nudges": TableArray(NUDGE),
     "probes": PROBES,
     "plots": Field((bool,), True, doc="draw plots and report.html at the end of the run"),
+    "data": DATA,
+    "training": TRAINING,
 }
 
 
