@@ -165,3 +165,6 @@ def register_kind(kind: str) -> None:
     if kind not in KINDS:
         KINDS = KINDS + (kind,)
         SECTIONS["kind"] = Field((str,), "relax", choices=KINDS)
+
+
+register_kind("train")
