@@ -255,3 +255,9 @@ def test_gradient_comparison_helpers():
     assert np.isnan(cosine(params, zeros_like(params)))
     with pytest.raises(KeyError):
         flatten(params, "nope")
+
+
+def test_solver_warns_when_not_converged():
+    net, params, clamped, _ = loopy()
+    with pytest.warns(RuntimeWarning, match="residual"):
+        R.solve_fixed_point(net, params, clamped, max_iter=3)

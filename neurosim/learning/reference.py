@@ -223,13 +223,14 @@ def projected_residual(layout: FreeLayout, vec, grad) -> np.ndarray:
 
 def solve_fixed_point(net: Network, params: Params, clamped: dict, x0: dict | None = None,
                       tol: float = 1e-12, max_iter: int = 20000, step: float = 0.5,
-                      return_info: bool = False):
+                      newton_below: float = 1e-3, return_info: bool = False):
     """Minimise E over the free blocks (clamped blocks fixed): returns block → (P, n) for all blocks.
 
     Phase 1: projected gradient descent x ← Π(x − γ_p ∂E/∂x) with a per-particle step γ_p that is
-    halved whenever the particle's energy would rise. Phase 2 (once max|r| < 1e-6): Newton
+    halved whenever the particle's energy would rise. Phase 2 (once max|r| < ``newton_below``): Newton
     polishing with the per-particle Hessian on the units not held at a bound (active set), a
-    gradient step as fallback for a particle whose residual would not shrink. Stops when
+    gradient step as fallback for a particle whose residual would not shrink or whose energy
+    would rise. Stops when
     max_p ‖x − Π(x − ∂E/∂x)‖_∞ ≤ ``tol``; warns if ``max_iter`` is reached first.
     ``x0`` (block → (P, n), free blocks only are read) defaults to zeros projected onto the bounds.
     """
@@ -252,7 +253,7 @@ def solve_fixed_point(net: Network, params: Params, clamped: dict, x0: dict | No
     it, n_newton = 0, 0
     res = np.abs(projected_residual(layout, x, g)).max(axis=1) if layout.n else np.zeros(p)
     # phase 1: projected gradient descent with per-particle step control
-    while res.max() > max(tol, 1e-6) and it < max_iter:
+    while res.max() > max(tol, newton_below) and it < max_iter:
         it += 1
         x_new = layout.project(x - gamma[:, None] * g)
         g_new, e_new = grad_energy(x_new)
@@ -278,13 +279,13 @@ def solve_fixed_point(net: Network, params: Params, clamped: dict, x0: dict | No
         x_new = layout.project(x - dx)
         g_new, e_new = grad_energy(x_new)
         res_new = np.abs(projected_residual(layout, x_new, g_new)).max(axis=1)
-        ok = (res_new < res) | (res_new <= tol)
+        ok = ((res_new < res) | (res_new <= tol)) & (e_new <= e + 1e-10 * (1.0 + np.abs(e)))
         if not ok.all():  # fallback: a projected gradient step for those particles
             x_gd = layout.project(x - gamma[:, None] * g)
-            g_gd, _ = grad_energy(x_gd)
-            x_new[~ok], g_new[~ok] = x_gd[~ok], g_gd[~ok]
+            g_gd, e_gd = grad_energy(x_gd)
+            x_new[~ok], g_new[~ok], e_new[~ok] = x_gd[~ok], g_gd[~ok], e_gd[~ok]
             res_new = np.abs(projected_residual(layout, x_new, g_new)).max(axis=1)
-        x, g = x_new, g_new
+        x, g, e = x_new, g_new, e_new
         res = res_new
         if n_newton > 200 and np.all(ok):
             break
