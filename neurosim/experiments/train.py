@@ -34,12 +34,6 @@ from .setup import make_network
 #: the range every activation's inputs are scaled to (min–max of the training split)
 INPUT_RANGES = {"hard_sigmoid": (0.0, 1.0), "sigmoid4": (0.0, 1.0), "sigmoid": (0.0, 1.0),
                 "tanh": (-1.0, 1.0), "identity": (0.0, 1.0)}
-#: scenario ``[training.rule_options]`` keys each rule takes
-RULE_OPTION_KEYS = {
-    "ep": ("beta",), "ep_symmetric": ("beta",), "ep_random_sign": ("beta",), "chl": (),
-    "hep": ("beta", "n_points"), "hep_continuous": ("beta", "n_points"), "first_step": ("beta",),
-    "baseline_hebb": ("beta",), "pc": (), "bp": (), "bp_ff": (),
-}
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "test_accuracy", "grad_cosine_to_bp", "seconds"]
 EVAL_CHUNK = 1000
 
@@ -90,9 +84,21 @@ def layer_order(net, input_block: str, output_block: str) -> list[str] | None:
     return path if len(path) == len(und) else None
 
 
-def rule_options(training: dict) -> dict:
-    opts = training["rule_options"]
-    return {k: opts[k] for k in RULE_OPTION_KEYS[training["rule"]] if k in opts}
+def rule_options(training: dict, seed: int = 0) -> dict:
+    """The estimator options for ``training.rule``: ``[training.rule_options]`` keys the rule's
+    estimator accepts, overridden by ``[training.rule_options.<rule>]``; ``ep_random_sign`` gets a
+    seed derived from the training seed."""
+    import inspect
+
+    from ..learning.estimators import _REGISTRY
+    rule = training["rule"]
+    accepted = set(inspect.signature(_REGISTRY[rule].__init__).parameters) - {"self"}
+    opts = {k: v for k, v in training["rule_options"].items() if not isinstance(v, dict)}
+    opts.update(training["rule_options"].get(rule) or {})
+    out = {k: v for k, v in opts.items() if k in accepted}
+    if "seed" in accepted:
+        out["seed"] = int(seed)
+    return out
 
 
 def fingerprint(scenario) -> str:
@@ -132,16 +138,15 @@ class Trainer:
         self.lrs = resolve_lrs(self.params, projections, t["lr"])
         self.optimizer = make_optimizer(t["optimizer"], self.params, self.lrs, momentum=t["momentum"],
                                         beta1=t["adam_beta1"], beta2=t["adam_beta2"], eps=t["adam_eps"])
-        options = rule_options(t)
-        if self.rule == "bp_ff":
-            options["layers"] = self.layers
+        self.seed = int(scenario.seeds["training"])
+        options = rule_options(t, self.seed)
         self.estimator = get_estimator(self.rule, **options)
         self._get_estimator = get_estimator
         r = t["relax"]
         self._relax_config = RelaxConfig
         self.relax_kw = dict(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
-                             free_duration=r["free_duration"], nudged_duration=r["nudged_duration"])
-        self.seed = int(scenario.seeds["training"])
+                             free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
+                             tol=r["tol"] or None)
         self.free_blocks = [b for b in self.net.block_names() if b != self.input]
         self.persistent = ({b: np.zeros((len(self.x_train), self.net.block(b).size)) for b in self.free_blocks}
                            if t["persistent_states"] else None)
@@ -249,8 +254,8 @@ class Trainer:
         if self.persistent is not None:
             for b, s in self.persistent.items():
                 out[f"persistent/{b}"] = s
-        rng = getattr(self.estimator, "rng", None)
-        if isinstance(rng, np.random.Generator):
+        rng = _estimator_rng(self.estimator)
+        if rng is not None:
             out["estimator_rng"] = np.array(json.dumps(rng.bit_generator.state))
         return out
 
@@ -277,8 +282,17 @@ class Trainer:
         if self.persistent is not None:
             for b in self.persistent:
                 self.persistent[b][...] = arrays[f"persistent/{b}"]
-        if "estimator_rng" in arrays and isinstance(getattr(self.estimator, "rng", None), np.random.Generator):
-            self.estimator.rng.bit_generator.state = json.loads(str(arrays["estimator_rng"]))
+        if "estimator_rng" in arrays and _estimator_rng(self.estimator) is not None:
+            _estimator_rng(self.estimator).bit_generator.state = json.loads(str(arrays["estimator_rng"]))
+
+
+def _estimator_rng(estimator) -> np.random.Generator | None:
+    """The random generator an estimator keeps between calls (``rng`` or ``_rng``), if any."""
+    for name in ("rng", "_rng"):
+        rng = getattr(estimator, name, None)
+        if isinstance(rng, np.random.Generator):
+            return rng
+    return None
 
 
 def _real(g: Params) -> Params:

@@ -224,7 +224,7 @@ def check_training(data, path):
             raise ScenarioError(path, "training.lr", f"missing learning rates for {sorted(set(projs) - set(lr))}")
     acts = {b["name"]: b["activation"] for b in data["network"]["blocks"]}
     if t["rule"] in ("hep", "hep_continuous"):
-        bad = sorted(n for n, a in acts.items() if n != t["input_block"] and a not in HOLOMORPHIC)
+        bad = sorted(n for n, a in acts.items() if a not in HOLOMORPHIC)
         if bad:
             raise ScenarioError(path, "training.rule", f"expected holomorphic activations for {t['rule']!r} "
                                 f"(e.g. sigmoid4); blocks {bad} are not")

@@ -112,12 +112,22 @@ RELAX = Table({
     "integrator": Field((str,), "euler", choices=tuple(INTEGRATORS)),
     "free_duration": Field((float,), 30.0, check=positive, doc="free phase, in τ"),
     "nudged_duration": Field((float,), 10.0, check=positive, doc="each nudged phase, in τ"),
+    "tol": Field((float,), 0.0, check=non_negative,
+                 doc="end a phase early once the stationarity residual is below tol (0: run the full duration)"),
 })
 
+_RULE_OPTION_FIELDS = {
+    "beta": lambda: Field((float,), None, check=positive, doc="nudge strength β (|β| for hep; the estimator's default if absent)"),
+    "n_points": lambda: Field((int,), None, check=positive_int, doc="hep, hep_continuous: points on the complex circle"),
+    "steps_per_point": lambda: Field((int,), None, check=positive_int, doc="hep_continuous, baseline_hebb: steps per point of a period"),
+    "periods": lambda: Field((int,), None, check=positive_int, doc="hep_continuous, baseline_hebb: periods accumulated"),
+}
 RULE_OPTIONS = Table({
-    "beta": Field((float,), 0.5, check=positive, doc="nudge strength β (|β| for hep)"),
-    "n_points": Field((int,), 2, check=positive_int, doc="hep: points on the complex circle"),
-})
+    **{k: f() for k, f in _RULE_OPTION_FIELDS.items()},
+    # per-rule overrides, e.g. [training.rule_options.pc] beta = 0.01 (used by neurosim compare)
+    **{rule: Table({k: f() for k, f in _RULE_OPTION_FIELDS.items()}, default="absent",
+                   doc=f"options for rule {rule!r} only") for rule in RULES},
+}, doc="estimator options; only those the rule's estimator takes are passed")
 
 TRAINING = Table({
     "input_block": Field((str,), REQUIRED, doc="block clamped to the inputs"),
