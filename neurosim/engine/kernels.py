@@ -31,6 +31,7 @@ from ..model.activations import drho_given_rho, rho_scalar
 BLAS_MIN_WORK = 4096  # below this many multiply-adds a loop beats the BLAS call overhead
 
 OK, DIVERGED, NEED_CLOCK_DRAWS, EVENTS_FULL = 0, 1, 2, 3
+PROBE_TOL = 1e-9  # a probe is due when within PROBE_TOL·interval of now (as ProbeRecorder.begin)
 
 
 @njit(cache=True, inline="always")
@@ -278,13 +279,16 @@ def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma,
     nb = topo[1].shape[0]
     ebuf = np.zeros(P, dtype=x.dtype)
     use_perm = perms.shape[0] > 0
+    # sample k of this call is due at probe_base + k·probe_dt (no accumulated rounding); a
+    # sample is due at t when it is within a hair (relative to the interval) of t
+    probe_base, k0, tol = probe_next, n_probe, PROBE_TOL * probe_dt
     t = t0
     for tick in range(n_ticks):
-        while n_probe < probe_time.shape[0] and probe_next <= t + 1e-12:
+        while n_probe < probe_time.shape[0] and probe_next <= t + tol:
             _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state,
                           probe_energy, probe_time, n_probe, ebuf)
             n_probe += 1
-            probe_next += probe_dt
+            probe_next = probe_base + (n_probe - k0) * probe_dt
         n_phases = nb if use_perm else phase_ptr.shape[0] - 1
         for ph in range(n_phases):
             if use_perm:
@@ -305,11 +309,11 @@ def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma,
                         ev_block[n_ev] = b
                         n_ev += 1
         t = t0 + (tick + 1) * dt
-    while n_probe < probe_time.shape[0] and probe_next <= t + 1e-12:
+    while n_probe < probe_time.shape[0] and probe_next <= t + tol:
         _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state,
                       probe_energy, probe_time, n_probe, ebuf)
         n_probe += 1
-        probe_next += probe_dt
+        probe_next = probe_base + (n_probe - k0) * probe_dt
     return OK, n_ticks, n_probe, n_ev, -1
 
 
@@ -357,13 +361,16 @@ def run_events(topo, nudge, x, r, g, w, bias, target, scratch, free, integrator,
     tau = topo[6]
     ebuf = np.zeros(P, dtype=x.dtype)
     k_draws = draws.shape[1]
+    # sample k of this call is due at probe_base + k·probe_dt, computed, not accumulated: a sum
+    # of many intervals can overshoot t_end by an ulp and lose the run's last sample
+    probe_base, k0, tol = probe_next, n_probe, PROBE_TOL * probe_dt
     while True:
         t_next = heap_t[0]
-        while n_probe < probe_time.shape[0] and probe_next <= t_next and probe_next <= t_end:
-            _record_probe(topo, nudge, probe_next, x, r, w, bias, target, probe_idx, probe_state,
-                          probe_energy, probe_time, n_probe, ebuf)
+        while n_probe < probe_time.shape[0] and probe_next <= t_next and probe_next <= t_end + tol:
+            _record_probe(topo, nudge, min(probe_next, t_end), x, r, w, bias, target, probe_idx,
+                          probe_state, probe_energy, probe_time, n_probe, ebuf)
             n_probe += 1
-            probe_next += probe_dt
+            probe_next = probe_base + (n_probe - k0) * probe_dt
         if t_next > t_end:
             return OK, t_end, seq, n_probe, n_ev, -1
         b = heap_id[0]

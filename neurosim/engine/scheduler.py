@@ -44,8 +44,12 @@ class TickScheduler:
         n_total = int(np.floor((t_end - sim.t) / self.dt + 1e-9))
         n_free = max(1, int(sim.free.sum()))
         while n_total > 0:
-            room = sim.events.room()
-            n = min(n_total, max(1, room // n_free)) if sim.events.enabled else n_total
+            # a kernel call may write up to n_free events per tick and must not run out of room
+            # (the kernel stops writing when the buffer is full, so events past it would be
+            # neither stored nor counted); the buffer also counts when events are not kept
+            if sim.events.room() < n_free:
+                sim.events.flush()
+            n = min(n_total, max(1, sim.events.room() // n_free))
             perms = (np.argsort(self.rng.random((n, self.n_blocks)), axis=1).astype(np.int64)
                      if self.rng is not None else np.zeros((0, 0), dtype=np.int64))
             status, done, n_probe, n_ev, bad = kernels.run_ticks(

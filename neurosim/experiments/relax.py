@@ -54,8 +54,12 @@ def run_relax(scenario, progress: bool = True):
     start = time.perf_counter()
     chunk = max(duration / 100.0, scenario["simulation"]["dt"])
     while sim.t < duration - 1e-12:
+        t_before = sim.t
         sim.run(min(chunk, duration - sim.t))
         bar.update(sim.t)
+        if sim.t == t_before:
+            # tick schedulers run whole ticks: less than dt is left, which they cannot advance
+            break
     bar.close()
     wall = time.perf_counter() - start
     traces = sim.traces()
