@@ -57,18 +57,36 @@ def score(metric: str, states: dict, blocks, fields, data: dict) -> float:
     return float(np.mean(err))
 
 
-def evaluate(net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int) -> float:
-    sub = {k: v[:n_eval] for k, v in data.items()}
-    clamps = {b: sub[f] for b, f in zip(task.condition, task.condition_fields)}
-    states = free_equilibrium(net, params, clamps, relax)
-    return score(task.metric, states, task.target, task.target_fields, sub)
+def port_blocks(tasks: list[TaskSpec]) -> list[str]:
+    """Every block some task clamps or nudges: the network's ports to the outside world."""
+    return sorted({b for t in tasks for b in t.blocks})
 
 
-def evaluate_reverse(net, params, entry: dict, data: dict, relax: dict, n_eval: int) -> float:
+def silent(ports, used, n: int, net) -> dict:
+    """Ports not in ``used`` held at 0: a sensory area without a stimulus is silent, so an idle
+    port neither drives the hidden graph nor becomes an extra free layer of it."""
+    return {b: np.zeros((n, net.block(b).size)) for b in ports if b not in used}
+
+
+def evaluate_blocks(net, params, ports, condition, condition_fields, target, target_fields, metric,
+                    data: dict, relax: dict, n_eval: int) -> float:
+    """Clamp ``condition`` to data (other ports silent), relax, score the ``target`` blocks."""
     sub = {k: v[:n_eval] for k, v in data.items()}
-    clamps = {b: sub[f] for b, f in zip(entry["condition"], entry["condition_data"])}
+    n = len(sub["_y"])
+    clamps = silent(ports, set(condition) | set(target), n, net)
+    clamps.update({b: sub[f] for b, f in zip(condition, condition_fields)})
     states = free_equilibrium(net, params, clamps, relax)
-    return score(entry["metric"], states, entry["target"], entry["target_data"], sub)
+    return score(metric, states, target, target_fields, sub)
+
+
+def evaluate(net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int, ports=()) -> float:
+    return evaluate_blocks(net, params, ports, task.condition, task.condition_fields, task.target,
+                           task.target_fields, task.metric, data, relax, n_eval)
+
+
+def evaluate_reverse(net, params, entry: dict, data: dict, relax: dict, n_eval: int, ports=()) -> float:
+    return evaluate_blocks(net, params, ports, entry["condition"], entry["condition_data"],
+                           entry["target"], entry["target_data"], entry["metric"], data, relax, n_eval)
 
 
 # -- the concurrent, asynchronous learning run ---------------------------------------------
@@ -100,6 +118,10 @@ class ConcurrentRun:
         self.omegas = [2 * np.pi / self.period(k) for k in self.active]
         self.plasticity = OnlinePlasticity(self.compiled, self.omegas, self.cfg)
         self.data_rng = scenario.rng("data")
+        self.ports = port_blocks(tasks)
+        p = self.compiled.n_particles
+        for b in self.ports:
+            self.sim.clamp(b, np.zeros((p, self.net.block(b).size)))
 
     def period(self, k: int) -> float:
         return self.scenario["plasticity"]["period"] if self.rhythm == "shared" else self.tasks[k].period
@@ -112,15 +134,16 @@ class ConcurrentRun:
         kind = "rotation" if self.cfg.rule == "hep_continuous" else "sinusoid"
         amp = task.lam if self.cfg.rule != "none" else task.lam
         for b, f in zip(task.target, task.target_fields):
+            self.sim.unclamp(b)
             self.sim.nudge(b, self.train[f][idx], amp, cost=task.cost, kind=kind,
                            omega=2 * np.pi / self.period(k))
 
     def _stop(self, k: int):
-        task = self.tasks[k]
-        for b in task.condition:
-            self.sim.unclamp(b)
+        task, p = self.tasks[k], self.compiled.n_particles
         for b in task.target:
             self.sim.clear_nudge(b)
+        for b in task.blocks:
+            self.sim.clamp(b, np.zeros((p, self.net.block(b).size)))
 
     def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False):
         """Advance to the horizon; ``evaluate_fn(t, params)`` is called every ``eval_every``."""
@@ -182,16 +205,17 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
     params0 = net.init_params(scenario.rng("params"))
     relax = mt["eval_relax"]
     n_eval = mt["n_eval"]
+    ports = port_blocks(tasks)
     history = []
 
     def evaluator(label):
         def fn(t, params):
             row = {"time": t, "run": label}
             for task in tasks:
-                row[f"task/{task.name}/{task.metric}"] = evaluate(net, params, task, test, relax, n_eval)
+                row[f"task/{task.name}/{task.metric}"] = evaluate(net, params, task, test, relax, n_eval, ports)
             for entry in scenario.get("reverse", []):
                 row[f"reverse/{entry['name']}/{entry['metric']}"] = evaluate_reverse(
-                    net, params, entry, test, relax, n_eval)
+                    net, params, entry, test, relax, n_eval, ports)
             history.append(row)
         return fn
 
@@ -219,7 +243,8 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
             iso_hist = []
             iso = ConcurrentRun(scenario, tasks, train, params0.copy(), active=[k])
             params_k = iso.run(None, None, False)
-            metrics["tasks"][task.name]["isolated_final"] = evaluate(net, params_k, task, test, relax, n_eval)
+            metrics["tasks"][task.name]["isolated_final"] = evaluate(net, params_k, task, test, relax,
+                                                                     n_eval, ports)
             del iso_hist
     columns = sorted({c for row in history for c in row}, key=lambda c: (c != "time", c != "run", c))
     write_csv(run_dir / "history.csv", history, columns)

@@ -316,13 +316,29 @@ class PredictiveCoding(Estimator):
 
 
 class BP(Estimator):
-    """Reference (not local): exact dL/dθ by implicit differentiation at the free fixed point,
-    found by :func:`reference.solve_fixed_point` warm-started from ``init_state``."""
+    """Reference (not local): exact dL/dθ by implicit differentiation at the free fixed point.
+
+    The fixed point comes from the engine's free relaxation (``solver="engine"``, the default:
+    fast, and the same fixed point the local rules start from) or from the independent numpy
+    solver :func:`reference.solve_fixed_point` warm-started from ``init_state``
+    (``solver="numpy"``)."""
 
     name = "bp"
 
+    def __init__(self, solver: str = "engine", **_):
+        if solver not in ("engine", "numpy"):
+            raise ValueError(f"bp: unknown solver {solver!r}; expected 'engine' or 'numpy'")
+        self.solver = solver
+
     def gradient(self, problem):
         net, params = problem.net, problem.params()
+        if self.solver == "engine":
+            runner = PhaseRunner(problem)
+            free = runner.free()
+            x_star = {b: np.real(v) for b, v in free.items() if b not in problem.clamped}
+            grad, info = ref.implicit_gradient(net, params, problem.clamped, problem.out,
+                                               problem.target, problem.cost, x_star=x_star)
+            return grad, _info(runner, problem.out, loss=info["loss"], residual=info["residual"])
         x0 = None
         if problem.init_state:
             x0 = {b: v for b, v in problem.init_state.items() if b not in problem.clamped}
