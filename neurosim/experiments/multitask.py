@@ -20,7 +20,13 @@ from ..data import load_dataset
 from ..data.multimodal import modality_fields
 from ..engine.probes import ProbeSpec
 from ..engine.simulator import Simulator
+from ..learning.estimators import Problem, get_estimator
+from ..learning.gradients import cosine
+from ..learning.nudging import RelaxConfig
+from ..learning.optim import SGD, resolve_lrs
 from ..learning.plasticity import OnlinePlasticity, PlasticityConfig
+from ..learning.reference import implicit_gradient
+from ..model.network import Params
 from ..model.tasks import TaskSpec, busy_fraction, overlap_fraction, timeline
 from .progress import Progress
 from .rundir import write_csv
@@ -196,57 +202,159 @@ class ConcurrentRun:
         return tr
 
 
+# -- controls: batch training with phases, one task at a time --------------------------------
+def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: RelaxConfig) -> Problem:
+    """One batch of task k as a supervised problem: conditions clamped, idle ports silent."""
+    clamps = silent(ports, set(task.blocks), len(idx), net)
+    clamps.update({b: data[f][idx] for b, f in zip(task.condition, task.condition_fields)})
+    if len(task.target) != 1:
+        raise ValueError(f"task {task.name!r}: batch controls need one target block")
+    return Problem(build(net, params, len(idx)), clamps, task.target[0], data[task.target_fields[0]][idx],
+                   task.cost, relax)
+
+
+def batch_train(net, params: Params, tasks: list[TaskSpec], order: list[int], rule: str, lr: float,
+                data: dict, ports, relax: RelaxConfig, batch: int, rng: np.random.Generator) -> Params:
+    """Synchronous two-phase training: batches of the tasks in ``order`` (one task per batch),
+    the gradient from ``rule`` (``ep_symmetric``, ``bp``, …), plain SGD."""
+    params = params.copy()
+    estimator = get_estimator(rule, **({"beta": tasks[0].lam} if rule.startswith("ep") else {}))
+    optimizer = SGD(params, resolve_lrs(params, [(p.name, p.pre, p.post) for p in net.projections], lr))
+    n = len(data["_y"])
+    for k in order:
+        idx = rng.integers(0, n, size=batch)
+        grad, _ = estimator.gradient(batch_problem(net, params, tasks[k], data, idx, ports, relax))
+        optimizer.step(params, grad)
+    return params
+
+
+# -- gradient fidelity of the online rule under concurrency ---------------------------------
+def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: int = 3) -> float:
+    """Cosine between the synapses' accumulated online update and −∇ Σ_k C_k.
+
+    Weights frozen; every task clamped at once on the probe batch (its own examples), λ_k(t) on
+    its targets, K periods after one warm-up period on a fresh simulator. The exact gradient is
+    Σ_k dC_k/dθ at the joint free fixed point (all conditions clamped), by implicit
+    differentiation."""
+    net, tasks, cfg = run.net, run.tasks, run.cfg
+    p = next(iter(batch.values())).shape[0]
+    compiled = build(net, params, p, run.compiled.dtype)
+    sim = Simulator(compiled, scheduler=run.scenario["simulation"]["scheduler"],
+                    dt=run.scenario["simulation"]["dt"], integrator=run.scenario["simulation"]["integrator"],
+                    seed=0)
+    clamps = silent(run.ports, {b for k in run.active for b in tasks[k].blocks}, p, net)
+    for k in run.active:
+        clamps.update({b: batch[f] for b, f in zip(tasks[k].condition, tasks[k].condition_fields)})
+    for b, v in clamps.items():
+        sim.clamp(b, v)
+    sim.run(run.scenario["multitask"]["eval_relax"]["duration"])
+    x_star = {b: v.real.copy() for b, v in sim.states().items() if b not in clamps}
+    kind = "rotation" if cfg.rule == "hep_continuous" else "sinusoid"
+    for k in run.active:
+        for b, f in zip(tasks[k].target, tasks[k].target_fields):
+            sim.nudge(b, batch[f], tasks[k].lam, cost=tasks[k].cost, kind=kind,
+                      omega=2 * np.pi / run.period(k))
+    probe_cfg = PlasticityConfig(cfg.rule, cfg.beta, 1.0, cfg.baseline_tau, cfg.sample_interval,
+                                 cfg.bias_lr_scale)
+    pl = OnlinePlasticity(compiled, run.omegas, probe_cfg)
+    pl.apply = False
+    pl.step(sim.x, sim.t)
+    steps = int(round(max(run.period(k) for k in run.active) / cfg.sample_interval))
+    for _ in range(steps):
+        sim.run(cfg.sample_interval)
+        pl.step(sim.x, sim.t)
+    pl.reset_total()
+    for _ in range(periods * steps):
+        sim.run(cfg.sample_interval)
+        pl.step(sim.x, sim.t)
+    dw, db = pl.total_update()
+    update = Params(dw, {b: (np.zeros_like(v) if b in clamps else v) for b, v in db.items()}, {})
+    exact = None
+    for k in run.active:
+        for b, f in zip(tasks[k].target, tasks[k].target_fields):
+            g, _ = implicit_gradient(net, params, clamps, b, batch[f], tasks[k].cost, x_star=x_star)
+            exact = g if exact is None else Params(
+                {n: exact.weights[n] + g.weights[n] for n in g.weights},
+                {n: exact.biases[n] + g.biases[n] for n in g.biases}, {})
+    neg = Params({n: -v for n, v in exact.weights.items()}, {n: -v for n, v in exact.biases.items()}, {})
+    return cosine(update, neg)
+
+
 def run_multitask(scenario, progress: bool, run_dir, resume: bool):
+    """The ``multitask`` runner: concurrent learning, then the controls; see the module docstring."""
     mt = scenario["multitask"]
     tasks = task_specs(scenario)
     ds = load_dataset(mt["dataset"], seed=mt["split_seed"])
     train, test = modality_fields(ds, scenario.rng("data"), mt["code_dim"], mt["code_noise"])
     net = make_network(scenario["network"])
     params0 = net.init_params(scenario.rng("params"))
-    relax = mt["eval_relax"]
-    n_eval = mt["n_eval"]
-    ports = port_blocks(tasks)
+    relax, n_eval, ports = mt["eval_relax"], mt["n_eval"], port_blocks(tasks)
+    probe_rng = scenario.rng("training")
+    probe_idx = probe_rng.integers(0, len(train["_y"]), size=mt["probe_batch"])
+    probe_batch = {k: v[probe_idx] for k, v in train.items()}
     history = []
 
-    def evaluator(label):
-        def fn(t, params):
-            row = {"time": t, "run": label}
-            for task in tasks:
-                row[f"task/{task.name}/{task.metric}"] = evaluate(net, params, task, test, relax, n_eval, ports)
-            for entry in scenario.get("reverse", []):
-                row[f"reverse/{entry['name']}/{entry['metric']}"] = evaluate_reverse(
-                    net, params, entry, test, relax, n_eval, ports)
-            history.append(row)
-        return fn
+    def scores(params) -> dict:
+        row = {f"task/{t.name}/{t.metric}": evaluate(net, params, t, test, relax, n_eval, ports) for t in tasks}
+        for entry in scenario.get("reverse", []):
+            row[f"reverse/{entry['name']}/{entry['metric']}"] = evaluate_reverse(
+                net, params, entry, test, relax, n_eval, ports)
+        return row
+
+    def record(t, params):
+        row = {"time": t, **scores(params)}
+        if mt["gradient_probe"]:
+            row["grad_cosine_to_bp"] = gradient_probe(run, params, probe_batch)
+        history.append(row)
 
     start = time.perf_counter()
     run = ConcurrentRun(scenario, tasks, train, params0.copy())
-    final_params = run.run(evaluator("concurrent"), mt["eval_every"], progress)
+    final_params = run.run(record, mt["eval_every"], progress)
     concurrent_seconds = time.perf_counter() - start
-    final = history[-1]
-    initial = history[0]
+    initial, final = history[0], history[-1]
     metrics = {"overlap_fraction": overlap_fraction(run.episodes, run.horizon),
                "overlap_fraction_3": overlap_fraction(run.episodes, run.horizon, 3),
                "n_episodes": len(run.episodes), "n_events": int(run.sim.n_events),
                "concurrent_wall_seconds": concurrent_seconds, "tasks": {}, "reverse": {}}
+    if mt["gradient_probe"]:
+        metrics["grad_cosine_to_bp"] = final["grad_cosine_to_bp"]
+    episodes = [sum(e.task == k for e in run.episodes) for k in range(len(tasks))]
     for k, task in enumerate(tasks):
         key = f"task/{task.name}/{task.metric}"
-        metrics["tasks"][task.name] = {"metric_name": task.metric, "initial": initial[key],
-                                       "final": final[key],
+        metrics["tasks"][task.name] = {"metric_name": task.metric, "initial": initial[key], "final": final[key],
+                                       "episodes": episodes[k],
                                        "busy_fraction": busy_fraction(run.episodes, k, run.horizon)}
     for entry in scenario.get("reverse", []):
         key = f"reverse/{entry['name']}/{entry['metric']}"
         metrics["reverse"][entry["name"]] = {"metric_name": entry["metric"], "initial": initial[key],
                                              "final": final[key]}
+    # controls, each seeing as many batches of each task as the concurrent run had episodes
+    control_relax = RelaxConfig(scheduler=relax["scheduler"], dt=relax["dt"], integrator=relax["integrator"],
+                                free_duration=relax["duration"], nudged_duration=relax["duration"] / 2,
+                                tol=1e-6)
+    p = scenario["network"]["particles"]
+    controls = {}
     if mt["isolated"]:
         for k, task in enumerate(tasks):
-            iso_hist = []
             iso = ConcurrentRun(scenario, tasks, train, params0.copy(), active=[k])
-            params_k = iso.run(None, None, False)
-            metrics["tasks"][task.name]["isolated_final"] = evaluate(net, params_k, task, test, relax,
-                                                                     n_eval, ports)
-            del iso_hist
-    columns = sorted({c for row in history for c in row}, key=lambda c: (c != "time", c != "run", c))
+            controls.setdefault("isolated_final", {})[k] = iso.run(None, None, False)
+    for label, rule in (("bp_final", "bp"), ("ep_sync_final", "ep_symmetric")):
+        if rule not in mt["controls"]:
+            continue
+        if rule == "bp":  # bp per task, each task alone
+            for k in range(len(tasks)):
+                controls.setdefault(label, {})[k] = batch_train(
+                    net, params0, tasks, [k] * episodes[k], rule, mt["control_lr"], train, ports,
+                    control_relax, p, scenario.rng("training"))
+        else:  # two-phase EP, one task at a time, interleaved in the concurrent run's order
+            order = [e.task for e in run.episodes]
+            trained = batch_train(net, params0, tasks, order, rule, mt["control_lr"], train, ports,
+                                  control_relax, p, scenario.rng("training"))
+            controls[label] = {k: trained for k in range(len(tasks))}
+    for label, per_task in controls.items():
+        for k, params_k in per_task.items():
+            metrics["tasks"][tasks[k].name][label] = evaluate(net, params_k, tasks[k], test, relax, n_eval, ports)
+    columns = ["time"] + sorted({c for row in history for c in row} - {"time"})
     write_csv(run_dir / "history.csv", history, columns)
     metrics["wall_seconds"] = time.perf_counter() - start
     return metrics, run.traces(), {"params": final_params}

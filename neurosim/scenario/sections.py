@@ -279,6 +279,11 @@ MULTITASK = Table({
     "probe_interval": Field((float,), 1.0, check=positive),
     "record_blocks": Field((list,), None, check=string_list),
     "isolated": Field((bool,), True, doc="also learn each task alone (the isolated_final figures)"),
+    "controls": Field((list,), ["bp", "ep_symmetric"], check=string_list,
+                      doc="batch controls: bp per task alone, two-phase EP one task at a time"),
+    "control_lr": Field((float,), 0.02, check=non_negative, doc="SGD learning rate of the controls"),
+    "gradient_probe": Field((bool,), True, doc="cosine of the online update to −∇Σ_k C_k at each evaluation"),
+    "probe_batch": Field((int,), 16, check=positive_int),
 }, default="absent")
 
 PLASTICITY = Table({
