@@ -241,3 +241,67 @@ def check_training(data, path):
 
 
 CHECKS.append(check_training)
+
+
+# -- kind = "multitask": tasks name known blocks and data fields, each once -----------------------
+def check_multitask(data, path):
+    """Cross-checks of ``[[tasks]]``, ``[[reverse]]``, ``[multitask]`` and ``[plasticity]``."""
+    from ..data.multimodal import FIELDS
+    from ..model.activations import HOLOMORPHIC
+    if data["kind"] != "multitask":
+        for section in ("multitask", "plasticity"):
+            if section in data:
+                raise ScenarioError(path, section, f"only used by kind = \"multitask\" (kind is {data['kind']!r})")
+        return
+    for section in ("multitask", "plasticity"):
+        if section not in data:
+            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"multitask\"")
+    if not data["tasks"]:
+        raise ScenarioError(path, "tasks", "expected at least one [[tasks]] entry for kind = \"multitask\"")
+    names = set()
+    for section in ("tasks", "reverse"):
+        for i, t in enumerate(data.get(section, [])):
+            key = f"{section}[{i}]"
+            if section == "tasks":
+                if t["name"] in names:
+                    raise ScenarioError(path, f"{key}.name", f"duplicate task name {t['name']!r}")
+                names.add(t["name"])
+                lo_hi = t["duration"]
+                if (len(lo_hi) != 2 or not all(isinstance(v, (int, float)) for v in lo_hi)
+                        or not 0 < lo_hi[0] <= lo_hi[1]):
+                    raise ScenarioError(path, f"{key}.duration", "expected [min, max] with 0 < min ≤ max")
+            for role in ("condition", "target"):
+                blocks, fields = t[role], t[f"{role}_data"]
+                if not blocks:
+                    raise ScenarioError(path, f"{key}.{role}", "expected at least one block")
+                if len(blocks) != len(fields):
+                    raise ScenarioError(path, f"{key}.{role}_data",
+                                        f"expected one data field per {role} block ({len(blocks)}), got {len(fields)}")
+                for b, f in zip(blocks, fields):
+                    n = require_block(data, path, f"{key}.{role}", b)
+                    if f not in FIELDS:
+                        raise ScenarioError(path, f"{key}.{role}_data", f"unknown field {f!r}; expected one of {list(FIELDS)}")
+                    expected = _field_size(f, data["multitask"])
+                    if expected is not None and n != expected:
+                        raise ScenarioError(path, f"{key}.{role}",
+                                            f"block {b!r} has {n} units but field {f!r} has {expected}")
+            overlap = set(t["condition"]) & set(t["target"])
+            if overlap:
+                raise ScenarioError(path, f"{key}.target", f"blocks {sorted(overlap)} are both condition and target")
+            if t["metric"] == "accuracy" and len(t["target"]) != 1:
+                raise ScenarioError(path, f"{key}.metric", "expected one target block for the accuracy metric")
+    if data["plasticity"]["rule"] == "hep_continuous":
+        bad = sorted(b["name"] for b in data["network"]["blocks"] if b["activation"] not in HOLOMORPHIC)
+        if bad:
+            raise ScenarioError(path, "plasticity.rule", f"expected holomorphic activations for 'hep_continuous' "
+                                f"(tanh, sigmoid4, sigmoid, identity); blocks {bad} are not")
+
+
+def _field_size(field: str, mt: dict):
+    """Units of a modality field for the multitask data set (None if it depends on the data)."""
+    if mt["dataset"] != "digits":
+        return None
+    return {"image": 64, "top": 32, "bottom": 32, "label": 10, "code": mt["code_dim"]}[field]
+
+
+CHECKS.append(check_multitask)
