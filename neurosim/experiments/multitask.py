@@ -35,8 +35,8 @@ from .setup import make_network
 
 def task_specs(scenario) -> list[TaskSpec]:
     return [TaskSpec(t["name"], tuple(t["condition"]), tuple(t["condition_data"]), tuple(t["target"]),
-                     tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]), t["lam"],
-                     t["period"], t["cost"]) for t in scenario["tasks"]]
+                     tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]),
+                     scenario["plasticity"]["beta"], t["period"], t["cost"]) for t in scenario["tasks"]]
 
 
 # -- evaluation: the free equilibrium with the conditions clamped ---------------------------
@@ -138,10 +138,9 @@ class ConcurrentRun:
         for b, f in zip(task.condition, task.condition_fields):
             self.sim.clamp(b, self.train[f][idx])
         kind = "rotation" if self.cfg.rule == "hep_continuous" else "sinusoid"
-        amp = task.lam if self.cfg.rule != "none" else task.lam
         for b, f in zip(task.target, task.target_fields):
             self.sim.unclamp(b)
-            self.sim.nudge(b, self.train[f][idx], amp, cost=task.cost, kind=kind,
+            self.sim.nudge(b, self.train[f][idx], task.lam, cost=task.cost, kind=kind,
                            omega=2 * np.pi / self.period(k))
 
     def _stop(self, k: int):

@@ -27,7 +27,7 @@ class TaskSpec:
     metric: str = "mse"                 # "accuracy" (argmax vs the class) or "mse"
     rate: float = 0.05                  # arrivals per τ
     duration: tuple[float, float] = (20.0, 40.0)
-    lam: float = 0.5                    # |β| of this task's nudge
+    lam: float = 0.5                    # |β|: amplitude of λ_k(t) (the plasticity's β)
     period: float = 8.0                 # period of this task's λ_k(t) rhythm, in τ
     cost: str = "mse"
 

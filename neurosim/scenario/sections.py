@@ -247,7 +247,6 @@ TASK = Table({
     "cost": Field((str,), "mse", choices=("mse", "ce")),
     "rate": Field((float,), 0.05, check=positive, doc="example arrivals per τ"),
     "duration": Field((list,), [20.0, 40.0], doc="[min, max] clamp duration, in τ"),
-    "lam": Field((float,), 0.5, check=positive, doc="|β| of the task's nudge"),
     "period": Field((float,), 8.0, check=positive, doc="period of the task's own rhythm, in τ"),
 })
 
@@ -290,7 +289,7 @@ PLASTICITY = Table({
     "rule": Field((str,), "hep_continuous",
                   choices=("hep_continuous", "baseline_hebb", "baseline_only", "none")),
     "rhythm": Field((str,), "shared", choices=("shared", "per_task")),
-    "beta": Field((float,), 0.5, check=positive),
+    "beta": Field((float,), 0.5, check=positive, doc="|β|: amplitude of every task's λ_k(t)"),
     "period": Field((float,), 8.0, check=positive, doc="period of the shared rhythm, in τ"),
     "lr": Field((float,), 0.05, check=non_negative),
     "baseline_tau": Field((float,), 20.0, check=positive),
