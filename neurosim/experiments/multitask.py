@@ -36,7 +36,7 @@ from .setup import make_network
 def task_specs(scenario) -> list[TaskSpec]:
     return [TaskSpec(t["name"], tuple(t["condition"]), tuple(t["condition_data"]), tuple(t["target"]),
                      tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]),
-                     scenario["plasticity"]["beta"], t["period"], t["cost"]) for t in scenario["tasks"]]
+                     scenario["plasticity"]["beta"], t["period"], t["cost"], tuple(t["condition_noise"])) for t in scenario["tasks"]]
 
 
 # -- evaluation: the free equilibrium with the conditions clamped ---------------------------
@@ -75,19 +75,22 @@ def silent(ports, used, n: int, net) -> dict:
 
 
 def evaluate_blocks(net, params, ports, condition, condition_fields, target, target_fields, metric,
-                    data: dict, relax: dict, n_eval: int) -> float:
-    """Clamp ``condition`` to data (other ports silent), relax, score the ``target`` blocks."""
+                    data: dict, relax: dict, n_eval: int, noise=()) -> float:
+    """Clamp ``condition`` to data (other ports silent; condition noise drawn from a fixed
+    stream so every evaluation sees the same corruption), relax, score the ``target`` blocks."""
     sub = {k: v[:n_eval] for k, v in data.items()}
     n = len(sub["_y"])
     clamps = silent(ports, set(condition) | set(target), n, net)
-    clamps.update({b: sub[f] for b, f in zip(condition, condition_fields)})
+    probe = TaskSpec("eval", tuple(condition), tuple(condition_fields), tuple(target), tuple(target_fields),
+                     condition_noise=tuple(noise))
+    clamps.update(probe.condition_values(sub, slice(None), np.random.default_rng(12345)))
     states = free_equilibrium(net, params, clamps, relax)
     return score(metric, states, target, target_fields, sub)
 
 
 def evaluate(net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int, ports=()) -> float:
     return evaluate_blocks(net, params, ports, task.condition, task.condition_fields, task.target,
-                           task.target_fields, task.metric, data, relax, n_eval)
+                           task.target_fields, task.metric, data, relax, n_eval, task.condition_noise)
 
 
 def evaluate_reverse(net, params, entry: dict, data: dict, relax: dict, n_eval: int, ports=()) -> float:
@@ -135,8 +138,8 @@ class ConcurrentRun:
     def _start(self, k: int):
         task, p = self.tasks[k], self.compiled.n_particles
         idx = self.data_rng.integers(0, len(self.train["_y"]), size=p)
-        for b, f in zip(task.condition, task.condition_fields):
-            self.sim.clamp(b, self.train[f][idx])
+        for b, values in task.condition_values(self.train, idx, self.data_rng).items():
+            self.sim.clamp(b, values)
         kind = "rotation" if self.cfg.rule == "hep_continuous" else "sinusoid"
         for b, f in zip(task.target, task.target_fields):
             self.sim.unclamp(b)
@@ -202,10 +205,11 @@ class ConcurrentRun:
 
 
 # -- controls: batch training with phases, one task at a time --------------------------------
-def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: RelaxConfig) -> Problem:
+def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: RelaxConfig,
+                  rng: np.random.Generator) -> Problem:
     """One batch of task k as a supervised problem: conditions clamped, idle ports silent."""
     clamps = silent(ports, set(task.blocks), len(idx), net)
-    clamps.update({b: data[f][idx] for b, f in zip(task.condition, task.condition_fields)})
+    clamps.update(task.condition_values(data, idx, rng))
     if len(task.target) != 1:
         raise ValueError(f"task {task.name!r}: batch controls need one target block")
     return Problem(build(net, params, len(idx)), clamps, task.target[0], data[task.target_fields[0]][idx],
@@ -222,7 +226,7 @@ def batch_train(net, params: Params, tasks: list[TaskSpec], order: list[int], ru
     n = len(data["_y"])
     for k in order:
         idx = rng.integers(0, n, size=batch)
-        grad, _ = estimator.gradient(batch_problem(net, params, tasks[k], data, idx, ports, relax))
+        grad, _ = estimator.gradient(batch_problem(net, params, tasks[k], data, idx, ports, relax, rng))
         optimizer.step(params, grad)
     return params
 
@@ -243,7 +247,7 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
                     seed=0)
     clamps = silent(run.ports, {b for k in run.active for b in tasks[k].blocks}, p, net)
     for k in run.active:
-        clamps.update({b: batch[f] for b, f in zip(tasks[k].condition, tasks[k].condition_fields)})
+        clamps.update(tasks[k].condition_values(batch, slice(None), np.random.default_rng(0)))
     for b, v in clamps.items():
         sim.clamp(b, v)
     sim.run(run.scenario["multitask"]["eval_relax"]["duration"])

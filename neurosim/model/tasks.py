@@ -30,6 +30,18 @@ class TaskSpec:
     lam: float = 0.5                    # |β|: amplitude of λ_k(t) (the plasticity's β)
     period: float = 8.0                 # period of this task's λ_k(t) rhythm, in τ
     cost: str = "mse"
+    condition_noise: tuple[float, ...] = ()  # std of Gaussian noise added to each condition block
+
+    def condition_values(self, data: dict, idx, rng: np.random.Generator) -> dict:
+        """Block → (P, n) values of the condition blocks for examples ``idx``: the data field,
+        plus fresh Gaussian noise of the block's ``condition_noise`` std (the task's noise
+        process: a denoising task sees a new corruption at every presentation)."""
+        out = {}
+        for i, (b, f) in enumerate(zip(self.condition, self.condition_fields)):
+            values = data[f][idx]
+            std = self.condition_noise[i] if i < len(self.condition_noise) else 0.0
+            out[b] = values + std * rng.standard_normal(values.shape) if std > 0 else values
+        return out
 
     @property
     def blocks(self) -> tuple[str, ...]:

@@ -285,6 +285,10 @@ def check_multitask(data, path):
                     if expected is not None and n != expected:
                         raise ScenarioError(path, f"{key}.{role}",
                                             f"block {b!r} has {n} units but field {f!r} has {expected}")
+            noise = t.get("condition_noise", [])
+            if noise and (len(noise) != len(t["condition"]) or min(noise) < 0):
+                raise ScenarioError(path, f"{key}.condition_noise",
+                                    f"expected {len(t['condition'])} non-negative numbers, one per condition block")
             overlap = set(t["condition"]) & set(t["target"])
             if overlap:
                 raise ScenarioError(path, f"{key}.target", f"blocks {sorted(overlap)} are both condition and target")

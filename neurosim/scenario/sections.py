@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..engine.scheduler import INTEGRATORS, SCHEDULERS
 from ..model.activations import ACTIVATIONS
 from ..model.network import INITS
-from .schema import (REQUIRED, Field, Table, TableArray, nested_numbers, non_negative, positive,
+from .schema import (REQUIRED, Field, Table, TableArray, nested_numbers, non_negative, number_list, positive,
                      positive_int, string_list)
 
 KINDS = ("relax",)
@@ -241,6 +241,8 @@ TASK = Table({
     "condition": Field((list,), REQUIRED, check=string_list, doc="blocks clamped to data"),
     "condition_data": Field((list,), REQUIRED, check=string_list,
                             doc="data field of each condition block (image, top, bottom, label, code)"),
+    "condition_noise": Field((list,), [], check=number_list,
+                             doc="std of fresh Gaussian noise added to each condition block (denoising)"),
     "target": Field((list,), REQUIRED, check=string_list, doc="blocks nudged toward data"),
     "target_data": Field((list,), REQUIRED, check=string_list),
     "metric": Field((str,), "mse", choices=("mse", "accuracy")),
