@@ -16,21 +16,29 @@ EVENT_CHUNK = 1 << 16
 
 @dataclass
 class ProbeSpec:
-    """``blocks``: names to record (None: all); ``interval``: sampling interval in τ."""
+    """``blocks``: names to record (None: all); ``interval``: sampling interval in τ;
+    ``particles``: record the activity of the first k particles only (None: all);
+    ``until``: stop sampling after this simulated time (None: never) — long runs keep a window."""
 
     blocks: list[str] | None = None
     interval: float = 0.1
     energy: bool = True
     events: bool = True
+    particles: int | None = None
+    until: float | None = None
+
+    def n_recorded(self, n_particles: int) -> int:
+        return n_particles if self.particles is None else min(self.particles, n_particles)
 
 
 def probe_bytes(compiled, spec: ProbeSpec, duration: float) -> int:
     """Memory the probe buffers of a run of ``duration`` will take, in bytes."""
-    n_samples = int(np.floor(duration / spec.interval + 1e-9)) + 1
+    window = duration if spec.until is None else min(duration, spec.until)
+    n_samples = int(np.floor(window / spec.interval + 1e-9)) + 1
     names = spec.blocks if spec.blocks is not None else compiled.names
     units = sum(int(compiled.sizes[compiled.index(n)]) for n in names)
     item = compiled.dtype.itemsize
-    per_sample = compiled.n_particles * units * item + 8
+    per_sample = spec.n_recorded(compiled.n_particles) * units * item + 8
     if spec.energy:
         per_sample += compiled.n_particles * item
     return n_samples * per_sample + (EVENT_CHUNK * 16 if spec.events else 0)
@@ -42,8 +50,10 @@ class ProbeRecorder:
     def __init__(self, compiled, spec: ProbeSpec | None):
         self.c, self.spec = compiled, spec
         self.names = [] if spec is None else list(spec.blocks if spec.blocks is not None else compiled.names)
-        idx = [np.arange(compiled.block_slice(compiled.index(n)).start,
-                         compiled.block_slice(compiled.index(n)).stop) for n in self.names]
+        self.k = spec.n_recorded(compiled.n_particles) if spec is not None else 0
+        # a block's slice holds its (P, n) matrix row by row: the first k particles lead it
+        idx = [compiled.block_slice(compiled.index(n)).start
+               + np.arange(self.k * int(compiled.sizes[compiled.index(n)])) for n in self.names]
         self.idx = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, dtype=np.int64)
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.next_time = 0.0
@@ -64,6 +74,8 @@ class ProbeRecorder:
             self._alloc(0)
             return
         self.next_time = max(self.next_time, t)
+        if self.spec.until is not None:
+            t_end = min(t_end, self.spec.until)
         n = int(np.floor((t_end - self.next_time) / self.spec.interval + 1e-9)) + 1
         self._alloc(max(n, 0))
 
@@ -84,7 +96,7 @@ class ProbeRecorder:
         self._alloc(0)
 
     def traces(self) -> dict[str, np.ndarray]:
-        """``time`` (S,), ``energy`` (S, P) if recorded, ``activity/<block>`` (S, P, n)."""
+        """``time`` (S,), ``energy`` (S, P) if recorded, ``activity/<block>`` (S, k, n)."""
         if not self.chunks:
             time = np.zeros(0)
             state = np.zeros((0, self.idx.size), dtype=self.c.dtype)
@@ -96,7 +108,7 @@ class ProbeRecorder:
         out = {"time": time}
         if self.spec is not None and self.spec.energy:
             out["energy"] = energy
-        p, col = self.c.n_particles, 0
+        p, col = self.k, 0
         for name in self.names:
             n = int(self.c.sizes[self.c.index(name)])
             out[f"activity/{name}"] = state[:, col:col + p * n].reshape(-1, p, n)

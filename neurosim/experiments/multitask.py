@@ -119,7 +119,8 @@ class ConcurrentRun:
         self.sim = Simulator(self.compiled, scheduler=sim["scheduler"], dt=sim["dt"],
                              integrator=sim["integrator"], seed=scenario.seed_sequence("scheduler"),
                              probes=ProbeSpec(blocks=mt.get("record_blocks"), interval=mt["probe_interval"],
-                                              energy=True, events=True))
+                                              energy=True, events=True, particles=mt["probe_particles"],
+                                              until=mt["probe_until"]))
         chosen = [tasks[k] for k in self.active]
         self.episodes = [e for e in timeline(chosen, self.horizon, scenario.rng("tasks"))]
         for e in self.episodes:
@@ -201,6 +202,11 @@ class ConcurrentRun:
         for name in self.clamp_trace:
             tr[f"clamp/{name}"] = self.clamp_trace[name][idx]
             tr[f"lambda/{name}"] = self.lam_trace[name][idx]
+        # the whole timeline, beyond the probes' window
+        tr["episode_task"] = np.array([e.task for e in self.episodes], dtype=np.int64)
+        tr["episode_start"] = np.array([e.start for e in self.episodes])
+        tr["episode_stop"] = np.array([e.stop for e in self.episodes])
+        tr["task_names"] = np.array([t.name for t in self.tasks])
         return tr
 
 

@@ -33,7 +33,8 @@ def make_compiled(scenario, params: Params | None = None, n_particles: int | Non
 
 def probe_spec(scenario) -> ProbeSpec:
     p = scenario["probes"]
-    return ProbeSpec(blocks=p.get("blocks"), interval=p["interval"], energy=p["energy"], events=p["events"])
+    return ProbeSpec(blocks=p.get("blocks"), interval=p["interval"], energy=p["energy"], events=p["events"],
+                     particles=p.get("particles"), until=p.get("until"))
 
 
 def make_simulator(scenario, compiled: Compiled, probes: ProbeSpec | None = None) -> Simulator:

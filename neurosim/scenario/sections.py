@@ -75,6 +75,8 @@ PROBES = Table({
     "blocks": Field((list,), None, check=string_list, doc="blocks to record (default: all)"),
     "energy": Field((bool,), True),
     "events": Field((bool,), True),
+    "particles": Field((int,), None, check=positive_int, doc="record the first k particles (default: all)"),
+    "until": Field((float,), None, check=positive, doc="stop sampling after this time (default: never)"),
 })
 
 # -- supervised training (kind = "train"; docs/training.md) ------------------------------------
@@ -277,7 +279,9 @@ MULTITASK = Table({
     "eval_every": Field((float,), 200.0, check=positive),
     "n_eval": Field((int,), 450, check=positive_int, doc="held-out examples per evaluation"),
     "eval_relax": RELAX,
-    "probe_interval": Field((float,), 1.0, check=positive),
+    "probe_interval": Field((float,), 0.25, check=positive),
+    "probe_particles": Field((int,), 1, check=positive_int, doc="particles whose activity is recorded"),
+    "probe_until": Field((float,), 200.0, check=positive, doc="activity and energy are recorded for [0, probe_until]"),
     "record_blocks": Field((list,), None, check=string_list),
     "isolated": Field((bool,), True, doc="also learn each task alone (the isolated_final figures)"),
     "controls": Field((list,), ["bp", "ep_symmetric"], check=string_list,
