@@ -12,7 +12,16 @@ from .train import run_train
 from .rundir import read_csv, write_json, write_npz, write_text
 
 #: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
+def _run_gradcheck(scenario, progress, run_dir, resume):
+    from .gradcheck import run_gradcheck
+    result = run_gradcheck(scenario, run_dir, progress)
+    metrics = {name: {"cosine_total": e.get("cosine_total"), "rel_error_total": e.get("rel_error_total")}
+               for name, e in result["estimators"].items()}
+    return {"exact": result["exact"], "estimators": metrics}, {}, {}
+
+
 RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress),
+           "gradcheck": _run_gradcheck,
            "multitask": run_multitask,
            "train": run_train}
 
