@@ -95,6 +95,18 @@ def _acc_matmul(a, m, out, scratch, transpose):
                     out[p, i] += apj * m[j, i]
 
 
+@njit(cache=True, inline="always")
+def row_logsumexp(row):
+    """log Σ_i exp(row_i), shifted by the largest real part so that it cannot overflow."""
+    zmax = row[0].real
+    for i in range(1, row.shape[0]):
+        zmax = max(zmax, row[i].real)
+    tot = row[0] * 0.0
+    for i in range(row.shape[0]):
+        tot += np.exp(row[i] - zmax)
+    return zmax + np.log(tot)
+
+
 @njit(cache=True)
 def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
     """g_b ← −∂F/∂x_b for all particles (see module docstring)."""
@@ -128,15 +140,9 @@ def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
         beta = mem_beta[b]
         z = np.dot(xb, kmat) * beta
         for p in range(P):
-            zmax = z[p, 0].real
-            for q in range(1, m):
-                zmax = max(zmax, z[p, q].real)
-            tot = z[p, 0] * 0.0
+            lse = row_logsumexp(z[p])
             for q in range(m):
-                z[p, q] = np.exp(z[p, q] - zmax)
-                tot += z[p, q]
-            for q in range(m):
-                z[p, q] /= tot
+                z[p, q] = np.exp(z[p, q] - lse)
         gb += np.dot(z, kmat.T)
     cost = nudge[0][b]
     if cost != 0:
@@ -148,14 +154,9 @@ def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
                     gb[p, i] -= lam * (xb[p, i] - tb[p, i])
         else:
             for p in range(P):
-                zmax = xb[p, 0].real
-                for i in range(1, n):
-                    zmax = max(zmax, xb[p, i].real)
-                tot = xb[p, 0] * 0.0
+                lse = row_logsumexp(xb[p])
                 for i in range(n):
-                    tot += np.exp(xb[p, i] - zmax)
-                for i in range(n):
-                    gb[p, i] -= lam * (np.exp(xb[p, i] - zmax) / tot - tb[p, i])
+                    gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
 
 
 @njit(cache=True)
@@ -210,13 +211,7 @@ def energy(topo, nudge, t, x, r, w, bias, target, out):
             kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
             z = np.dot(xb, kmat) * mem_beta[b]
             for p in range(P):
-                zmax = z[p, 0].real
-                for q in range(1, m):
-                    zmax = max(zmax, z[p, q].real)
-                tot = z[p, 0] * 0.0
-                for q in range(m):
-                    tot += np.exp(z[p, q] - zmax)
-                out[p] -= (zmax + np.log(tot)) / mem_beta[b]
+                out[p] -= row_logsumexp(z[p]) / mem_beta[b]
         cost = nudge[0][b]
         if cost != 0:
             lam = lam_at(nudge, b, t)
@@ -228,13 +223,7 @@ def energy(topo, nudge, t, x, r, w, bias, target, out):
                         d = xb[p, i] - tb[p, i]
                         c += 0.5 * d * d
                 else:
-                    zmax = xb[p, 0].real
-                    for i in range(1, n):
-                        zmax = max(zmax, xb[p, i].real)
-                    tot = xb[p, 0] * 0.0
-                    for i in range(n):
-                        tot += np.exp(xb[p, i] - zmax)
-                    lse = zmax + np.log(tot)
+                    lse = row_logsumexp(xb[p])
                     for i in range(n):
                         c -= tb[p, i] * (xb[p, i] - lse)
                 out[p] += lam * c
