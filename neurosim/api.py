@@ -25,6 +25,37 @@ def run(scenario, out, resume: bool = False, progress: bool = False, plots: bool
     return run_scenario(scenario, out, resume=resume, progress=progress, plots=plots)
 
 
+def train(scenario, out, resume: bool = False, progress: bool = False, plots: bool | None = None,
+          **changes) -> RunResult:
+    """Run a ``kind = "train"`` scenario; ``result.metrics`` and ``result.history`` (one dict per epoch).
+
+    Keyword ``changes`` set scenario keys first, with ``__`` for nesting, e.g.
+    ``train("scenarios/digits_ep_vs_bp.toml", "runs/d", training__epochs=5, seed=3)``.
+    """
+    if isinstance(scenario, dict):
+        scenario = from_dict(scenario)
+    elif not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if changes:
+        scenario = scenario.with_changes(**changes)
+    if scenario["kind"] != "train":
+        from .scenario.schema import ScenarioError
+        raise ScenarioError(scenario.path, "kind", f"expected kind = \"train\", got {scenario['kind']!r}")
+    return run_scenario(scenario, out, resume=resume, progress=progress, plots=plots)
+
+
+def compare(scenario, rules="ep_symmetric,bp,bp_ff", seeds: int = 3, out="runs/compare",
+            progress: bool = False, plots: bool | None = None, run_plots: bool = False,
+            epochs: int | None = None) -> dict:
+    """Train one scenario under several rules (list or comma-separated) and seeds; returns the
+    contents of ``OUT/compare.json`` (``doc["rules"][rule]["test_accuracy"]`` ...)."""
+    from .experiments.compare import compare as _compare
+    if isinstance(scenario, dict):
+        scenario = from_dict(scenario)
+    return _compare(scenario, rules, seeds=seeds, out=out, progress=progress, plots=plots,
+                    run_plots=run_plots, epochs=epochs)
+
+
 def plot(run_dir):
     """Redraw every figure and report.html of a run directory from its files."""
     from .plotting import plot_run, write_report

@@ -50,6 +50,35 @@ def _cmd_bench(args):
 COMMANDS = {}
 
 
+def _compare_args(p):
+    p.add_argument("scenario", help="a kind = \"train\" scenario")
+    p.add_argument("--rules", default="ep_symmetric,bp,bp_ff",
+                   help="comma-separated rules, e.g. ep_symmetric,hep,chl,pc,bp,bp_ff")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per rule (scenario seed, +1, ...)")
+    p.add_argument("--out", required=True, help="directory for compare.json and one run per rule x seed")
+    p.add_argument("--epochs", type=int, default=None, help="override training.epochs")
+    p.add_argument("--no-plots", action="store_true", help="skip the comparison figures")
+    p.add_argument("--run-plots", action="store_true", help="also draw every sub-run's figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _cmd_compare(args):
+    from .api import compare
+    doc = compare(args.scenario, args.rules, seeds=args.seeds, out=args.out, progress=not args.quiet,
+                  plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs)
+    print(f"wrote {args.out}/compare.json")
+    print(f"{'rule':<16}{'test acc %':>12}{'± std':>8}{'best %':>8}{'loss':>10}{'s/epoch':>9}{'cos(bp)':>9}")
+    for rule, s in doc["rules"].items():
+        cos = "" if s["grad_cosine_to_bp"] is None else f"{s['grad_cosine_to_bp']:.4f}"
+        print(f"{rule:<16}{100 * s['test_accuracy']:>12.2f}{100 * s['test_accuracy_std']:>8.2f}"
+              f"{100 * s['best_test_accuracy']:>8.2f}{s['train_loss']:>10.4g}{s['seconds_per_epoch']:>9.3f}{cos:>9}")
+    print(f"total {doc['total_wall_seconds']:.1f} s")
+    return 0
+
+
+COMMANDS["compare"] = ("train one scenario under several learning rules and seeds", _compare_args, _cmd_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -8,11 +8,13 @@ from pathlib import Path
 from ..scenario.load import Scenario, load_scenario
 from .multitask import run_multitask
 from .relax import run_relax
+from .train import run_train
 from .rundir import read_csv, write_json, write_npz, write_text
 
 #: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
 RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress),
-           "multitask": run_multitask}
+           "multitask": run_multitask,
+           "train": lambda scenario, progress, run_dir, resume: run_train(scenario, progress, run_dir, resume)}
 
 
 @dataclass

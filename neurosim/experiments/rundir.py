@@ -88,7 +88,8 @@ def _parse(v):
 
 
 def metrics_without_timing(metrics: dict) -> dict:
-    """``metrics`` without the keys ending in ``_seconds`` (for comparing runs)."""
+    """``metrics`` without timing keys (``*_seconds``, ``seconds*``) (for comparing runs)."""
     if isinstance(metrics, dict):
-        return {k: metrics_without_timing(v) for k, v in metrics.items() if not k.endswith("_seconds")}
+        return {k: metrics_without_timing(v) for k, v in metrics.items()
+                if not (k.endswith("_seconds") or k.startswith("seconds"))}
     return metrics

