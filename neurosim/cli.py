@@ -47,7 +47,22 @@ def _cmd_bench(args):
     return main_bench(quick=args.quick)
 
 
-COMMANDS = {}
+def _gradcheck_args(p):
+    p.add_argument("scenario", help="a kind = \"gradcheck\" scenario file")
+    p.add_argument("--out", required=True, help="directory for gradcheck.json, gradients.npz, plots/")
+    p.add_argument("--quiet", action="store_true", help="no per-setting lines")
+
+
+def _cmd_gradcheck(args):
+    from .experiments.gradcheck import main_gradcheck
+    return main_gradcheck(args)
+
+
+#: name → (help, add_arguments(parser), func(args)) of subcommands added by features
+COMMANDS = {
+    "gradcheck": ("every gradient estimator against the exact gradient on one batch",
+                  _gradcheck_args, _cmd_gradcheck),
+}
 
 
 def _compare_args(p):

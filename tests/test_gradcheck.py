@@ -1,0 +1,73 @@
+"""``neurosim gradcheck``: the CLI, the gradcheck.json contract, gradients.npz, the plot."""
+import json
+
+import numpy as np
+import pytest
+
+from neurosim.cli import main
+from neurosim.experiments.gradcheck import run_gradcheck
+from neurosim.scenario.load import load_scenario
+
+
+def _small(path="scenarios/gradcheck_layered.toml", **changes):
+    sc = load_scenario(path)
+    opts = dict(gradcheck__estimators=["bp", "ep", "ep_symmetric", "hep"],
+                gradcheck__betas=[0.001, 0.1], gradcheck__n_points=[4])
+    opts.update(changes)
+    return sc.with_changes(**opts)
+
+
+def test_cli_writes_contract(tmp_path):
+    sc = _small()
+    scen = tmp_path / "gc.toml"
+    scen.write_text(sc.to_toml())
+    out = tmp_path / "run"
+    assert main(["gradcheck", str(scen), "--out", str(out), "--quiet"]) == 0
+    gc = json.loads((out / "gradcheck.json").read_text())
+    assert gc["exact"] == "implicit"
+    names = set(gc["estimators"])
+    assert {"bp", "ep_beta0.001", "ep_beta0.1", "ep_symmetric_beta0.001", "hep_N4_beta0.1"} <= names
+    for e in gc["estimators"].values():
+        assert {"estimator", "cosine_total", "rel_error_total", "beta", "n_points", "per_projection"} <= set(e)
+        assert set(e["per_projection"]) == {"x->h1", "h1->h2", "h2->y"}
+        assert {"cosine", "rel_error"} <= set(e["per_projection"]["h1->h2"])
+    est = gc["estimators"]
+    assert est["ep_symmetric_beta0.001"]["cosine_total"] >= 0.9999
+    assert est["ep_beta0.001"]["cosine_total"] >= 0.999
+    assert est["hep_N4_beta0.1"]["cosine_total"] >= 0.99999
+    assert est["hep_N4_beta0.1"]["rel_error_total"] <= 1e-3
+    assert est["hep_N4_beta0.1"]["n_points"] == 4 and est["hep_N4_beta0.1"]["beta"] == 0.1
+    assert 0.04 < est["ep_beta0.1"]["rel_error_total"] < 0.2
+    z = np.load(out / "gradients.npz")
+    for key in ("weights/h1->h2", "bias/h1", "input/x", "target", "exact/weights/h1->h2",
+                "estimate/hep_N4_beta0.1/weights/h1->h2", "estimate/ep_beta0.1/bias/y"):
+        assert key in z.files, key
+    exact = z["exact/weights/h1->h2"]
+    hep = z["estimate/hep_N4_beta0.1/weights/h1->h2"]
+    assert np.linalg.norm(hep - exact) <= 1e-3 * np.linalg.norm(exact)
+    assert (out / "plots" / "gradcheck_cosine.png").stat().st_size > 1000
+
+
+def test_graph_scenario_hep(tmp_path):
+    gc = run_gradcheck(_small("scenarios/gradcheck_graph.toml",
+                              gradcheck__estimators=["hep"]), tmp_path)
+    e = gc["estimators"]["hep_N4_beta0.1"]
+    assert e["cosine_total"] >= 0.99999 and e["rel_error_total"] <= 1e-3
+    assert "h3->h1" in e["per_projection"]
+
+
+def test_diverging_setting_is_reported_not_fatal(tmp_path):
+    gc = run_gradcheck(_small(gradcheck__estimators=["ep_symmetric"], gradcheck__betas=[2.0]), tmp_path)
+    e = gc["estimators"]["ep_symmetric_beta2"]
+    assert e["cosine_total"] is None and "non-finite" in e["error"]
+
+
+def test_bad_scenario_exit_code_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(_small().to_toml().replace('input = "x"', 'input = "nope"'))
+    assert main(["gradcheck", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gradcheck.input" in err[0]
+    relax = tmp_path / "relax.toml"
+    relax.write_text('[network]\n[[network.blocks]]\nname = "a"\nsize = 2\n')
+    assert main(["gradcheck", str(relax), "--out", str(tmp_path / "o")]) == 2
