@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..scenario.load import Scenario, load_scenario
+from .generative import run_generative
 from .multitask import run_multitask
 from .relax import run_relax
 from .train import run_train
@@ -14,6 +15,7 @@ from .rundir import read_csv, write_json, write_npz, write_text
 #: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
 RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress),
            "multitask": run_multitask,
+           "generative": run_generative,
            "train": lambda scenario, progress, run_dir, resume: run_train(scenario, progress, run_dir, resume)}
 
 
