@@ -386,7 +386,21 @@ class GenTrainer:
                 draw = self.data.exact
             metrics["w2_floor"] = float(np.mean([w2(draw(n, frng), draw(n, frng))
                                                  for _ in range(g["floor_repeats"])]))
+            if g["compose"]:
+                metrics["w2_analytic_composition"] = self.analytic_composition_w2(n, ref)
         return samples, labels, ref, metrics
+
+    def analytic_composition_w2(self, n: int, ref) -> float:
+        """W2 of the same Langevin sampler driven by the exact conditional scores (the sampler's own gap)."""
+        d = self.data
+        stds = d.stds if d.stds.ndim == 2 else d.stds[:, None] * np.ones_like(d.means)
+        fns = [lambda x, sigma, c=c: toy2d.gaussian_mixture_score(x, d.means[c:c + 1], stds[c:c + 1], [1.0], sigma)
+               for c in self.g["compose"]]
+        lg = self.g["langevin"]
+        x = sa.annealed_langevin_sample(sa.compose_scores(*fns), (n, d.dim), np.random.default_rng([self.seed, 5]),
+                                        sigma_max=lg["sigma_max"], sigma_min=lg["sigma_min"], n_levels=lg["levels"],
+                                        n_steps_per_level=self.g["sampler_steps"], eps=lg["eps"])
+        return w2(x, ref)
 
     def inpaint_metrics(self, rng):
         """Top half → bottom half on the test digits: condition = [0 (no class) | top half]."""
