@@ -500,6 +500,11 @@ def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
     if getattr(tr, "_inpainted", None) is not None:
         x, filled = tr._inpainted
         write_npz(run_dir / "inpainting.npz", {"original": x, "inpainted": filled})
+        if scenario["plots"]:
+            from ..plotting.samples import plot_samples
+            order = np.argsort(tr.data.y_test, kind="stable")
+            plot_samples({"samples": filled[order], "reference": x[order], "labels": tr.data.y_test[order]},
+                         run_dir / "plots" / "inpainting.png")
     metrics.update({
         "rule": tr.rule, "objective": g["objective"], "data": g["data"], "steps": tr.step,
         "train_loss": tr.history[-1]["train_loss"] if tr.history else None,
