@@ -157,8 +157,10 @@ class NetworkDenoiser:
         return c
 
     def layers(self) -> list[str]:
-        from ..learning.estimators import layered_order
-        return layered_order(self.net, {self.input_block: None}, self.output_block)
+        if "layers" not in self._compiled:
+            from ..learning.estimators import layered_order
+            self._compiled["layers"] = layered_order(self.net, {self.input_block: None}, self.output_block)
+        return self._compiled["layers"]
 
     # -- training -------------------------------------------------------------------------------
     def problem(self, x, u, cond, target, seed: int = 0):
