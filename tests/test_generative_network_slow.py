@@ -26,7 +26,7 @@ def test_moons_ep_within_15x_of_bp(moons):
     assert moons["ep_symmetric"]["w2"] <= 1.5 * moons["bp_ff"]["w2"], moons
 
 
-def test_digits_ep_conditional_accuracy():
-    m = run(load_scenario("scenarios/digits_conditional_generation.toml"), "/tmp/neurosim_slow_digits",
+def test_digits_ep_conditional_accuracy(tmp_path):
+    m = run(load_scenario("scenarios/digits_conditional_generation.toml"), tmp_path / "digits",
             plots=False).metrics
     assert m["conditional_accuracy"] >= 0.8 and m["classifier_test_accuracy"] > 0.9, m
