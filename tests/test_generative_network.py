@@ -142,3 +142,16 @@ def test_digits_metric_machinery():
     g = {"condition": "class+top", "p_uncond": 1.0, "p_drop_top": 0.0}
     c = make_cond(g, data, data.x_test[:4], data.y_test[:4], np.random.default_rng(0), drop=True)
     assert c.shape == (4, 42) and np.all(c[:, :10] == 0) and np.allclose(c[:, 10:], data.x_test[:4, :32])
+
+
+@pytest.mark.parametrize("changes", [
+    {"objective": "dsm", "schedule": "vp", "parametrisation": "eps", "sampler": "ancestral"},
+    {"objective": "dsm", "schedule": "vp", "parametrisation": "velocity", "sampler": "ancestral"},
+    {"objective": "dsm", "schedule": "ve", "parametrisation": "x0", "sampler": "langevin", "sampler_steps": 3},
+    {"objective": "dsm", "schedule": "edm", "parametrisation": "score", "sampler": "euler"},
+    {"objective": "otcfm", "sampler": "heun"},
+])
+def test_every_objective_and_sampler_runs(tmp_path, changes):
+    from neurosim.api import run
+    m = run(tiny_scenario("bp_ff", steps=5, **changes), tmp_path / "r").metrics
+    assert np.isfinite(m["w2"]) and np.isfinite(m["mmd"]) and m["sampler"] == changes["sampler"]
