@@ -155,3 +155,11 @@ def test_every_objective_and_sampler_runs(tmp_path, changes):
     from neurosim.api import run
     m = run(tiny_scenario("bp_ff", steps=5, **changes), tmp_path / "r").metrics
     assert np.isfinite(m["w2"]) and np.isfinite(m["mmd"]) and m["sampler"] == changes["sampler"]
+
+
+def test_hep_needs_holomorphic_hidden_blocks():
+    with pytest.raises(ScenarioError, match="holomorphic"):
+        from_dict(tiny_scenario("hep"))
+    sc = tiny_scenario("hep")
+    sc["network"]["blocks"][1]["activation"] = "sigmoid4"
+    assert from_dict(sc)["training"]["rule"] == "hep"

@@ -310,6 +310,12 @@ def check_generative(data, path):
                                                       t["output_block"]) is None:
             raise ScenarioError(path, "training.rule", f"expected a layered chain input → … → output "
                                 f"without memories for {t['rule']!r}")
+    if t["rule"] in ("hep", "hep_continuous"):
+        from ..model.activations import HOLOMORPHIC
+        bad = sorted(b["name"] for b in data["network"]["blocks"] if b["activation"] not in HOLOMORPHIC)
+        if bad:
+            raise ScenarioError(path, "training.rule", f"expected holomorphic activations for {t['rule']!r} "
+                                f"(e.g. sigmoid4 or tanh hidden blocks); blocks {bad} are not")
 
 
 CHECKS.append(check_generative)
