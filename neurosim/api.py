@@ -77,3 +77,13 @@ def list_scenarios(folder=None) -> list[tuple[str, str]]:
                 description = "(not valid TOML)"
         out.append((str(path), description.strip().split("\n")[0]))
     return out
+
+
+def generate(run_dir, n: int = 1000, sampler: str | None = None, steps: int | None = None, out=None,
+             seed: int = 0, guidance: float | None = None, plot: bool = True) -> dict:
+    """Sample a ``kind = "generative"`` run's trained network (scenario.toml + checkpoint.npz):
+    writes ``samples.npz`` (default ``RUN_DIR/generate/samples.npz``), a figure and a json beside it;
+    returns {samples, n, sampler, steps, seconds, shape, w2 (toys), conditional_accuracy (digits)}."""
+    from .experiments.generative import generate as _generate
+    return _generate(run_dir, n=n, sampler=sampler, steps=steps, out=out, seed=seed, guidance=guidance,
+                     plot=plot)

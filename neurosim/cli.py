@@ -66,12 +66,13 @@ COMMANDS = {
 
 
 def _compare_args(p):
-    p.add_argument("scenario", help="a kind = \"train\" scenario")
+    p.add_argument("scenario", help="a kind = \"train\" or \"generative\" scenario")
     p.add_argument("--rules", default="ep_symmetric,bp,bp_ff",
                    help="comma-separated rules, e.g. ep_symmetric,hep,chl,pc,bp,bp_ff")
     p.add_argument("--seeds", type=int, default=3, help="seeds per rule (scenario seed, +1, ...)")
     p.add_argument("--out", required=True, help="directory for compare.json and one run per rule x seed")
-    p.add_argument("--epochs", type=int, default=None, help="override training.epochs")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override training.epochs (generative: generative.steps)")
     p.add_argument("--no-plots", action="store_true", help="skip the comparison figures")
     p.add_argument("--run-plots", action="store_true", help="also draw every sub-run's figures")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -82,6 +83,14 @@ def _cmd_compare(args):
     doc = compare(args.scenario, args.rules, seeds=args.seeds, out=args.out, progress=not args.quiet,
                   plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs)
     print(f"wrote {args.out}/compare.json")
+    if not any("test_accuracy" in s for s in doc["rules"].values()):  # generative: rules x W2
+        print(f"{'rule':<16}{'W2':>9}{'± std':>8}{'floor':>8}{'MMD':>10}{'cond acc':>10}{'train s':>9}")
+        for rule, s in doc["rules"].items():
+            acc = "" if s.get("conditional_accuracy") is None else f"{100 * s['conditional_accuracy']:.1f}%"
+            print(f"{rule:<16}{s['w2']:>9.4f}{s['w2_std']:>8.4f}{s.get('w2_floor', float('nan')):>8.4f}"
+                  f"{s['mmd']:>10.2e}{acc:>10}{s['wall_seconds']:>9.1f}")
+        print(f"total {doc['total_wall_seconds']:.1f} s")
+        return 0
     print(f"{'rule':<16}{'test acc %':>12}{'± std':>8}{'best %':>8}{'loss':>10}{'s/epoch':>9}{'cos(bp)':>9}")
     for rule, s in doc["rules"].items():
         cos = "" if s["grad_cosine_to_bp"] is None else f"{s['grad_cosine_to_bp']:.4f}"
@@ -91,6 +100,28 @@ def _cmd_compare(args):
     return 0
 
 
+def _generate_args(p):
+    p.add_argument("run_dir", help="a kind = \"generative\" run directory (scenario.toml + checkpoint.npz)")
+    p.add_argument("--n", type=int, default=1000, help="number of samples")
+    p.add_argument("--sampler", default=None, help="euler, heun, ancestral, langevin (default: the scenario's)")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the scenario's)")
+    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight w")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="samples file (default RUN_DIR/generate/samples.npz)")
+    p.add_argument("--no-plots", action="store_true")
+
+
+def _cmd_generate(args):
+    from .api import generate
+    info = generate(args.run_dir, n=args.n, sampler=args.sampler, steps=args.steps, out=args.out,
+                    seed=args.seed, guidance=args.guidance, plot=not args.no_plots)
+    extra = "".join(f", {k} {info[k]:.4g}" for k in ("w2", "conditional_accuracy") if k in info)
+    print(f"wrote {info['samples']} ({info['n']} samples, {info['sampler']} × {info['steps']}, "
+          f"{info['seconds']:.1f} s{extra})")
+    return 0
+
+
+COMMANDS["generate"] = ("sample a generative run's trained network", _generate_args, _cmd_generate)
 COMMANDS["compare"] = ("train one scenario under several learning rules and seeds", _compare_args, _cmd_compare)
 
 

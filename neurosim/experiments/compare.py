@@ -29,6 +29,16 @@ SUMMARY_KEYS = ["test_accuracy", "test_accuracy_std", "best_test_accuracy", "tra
                 "wall_seconds", "seconds_per_epoch", "grad_cosine_to_bp"]
 HISTORY_KEYS = ["rule", "seed", "epoch", "train_loss", "test_accuracy", "grad_cosine_to_bp"]
 
+#: the metric-key hook: kind → (summary keys, history keys after rule/seed, ``--epochs`` target key).
+#: Kinds other than "train" are aggregated generically (mean, ``<key>_std`` and ``<key>_per_seed``
+#: of every numeric summary key present in the sub-runs' metrics).
+KIND_METRICS = {
+    "train": (SUMMARY_KEYS, HISTORY_KEYS[2:], "training__epochs"),
+    "generative": (["w2", "w2_floor", "w2_over_floor", "mmd", "conditional_accuracy", "inpaint_mse",
+                    "train_loss", "wall_seconds", "sample_seconds"],
+                   ["step", "train_loss", "w2", "mmd", "conditional_accuracy"], "generative__steps"),
+}
+
 
 def parse_rules(text, path="<command line>") -> list[str]:
     rules = [r.strip() for r in (text.split(",") if isinstance(text, str) else text) if r.strip()]
@@ -65,6 +75,19 @@ def aggregate(per_seed: list[dict]) -> dict:
     return out
 
 
+def aggregate_generic(per_seed: list[dict], keys) -> dict:
+    """Mean (and std, per-seed values) over seeds of every numeric key in ``keys``."""
+    out = {"n_seeds": len(per_seed)}
+    for k in keys:
+        vals = [m.get(k) for m in per_seed if isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool)]
+        if not vals:
+            continue
+        out[k] = float(np.mean(vals))
+        out[f"{k}_std"] = float(np.std(vals))
+        out[f"{k}_per_seed"] = [float(v) for v in vals]
+    return out
+
+
 def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool = False,
             plots: bool | None = None, run_plots: bool = False, epochs: int | None = None) -> dict:
     """Train ``scenario`` under every rule in ``rules`` for ``seeds`` seeds; returns compare.json's dict.
@@ -74,8 +97,10 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    if scenario["kind"] != "train":
-        raise ScenarioError(scenario.path, "kind", "expected kind = \"train\" for compare")
+    kind = scenario["kind"]
+    if kind not in KIND_METRICS:
+        raise ScenarioError(scenario.path, "kind", f"expected kind = one of {sorted(KIND_METRICS)} for compare")
+    summary_keys, history_keys, epochs_key = KIND_METRICS[kind]
     rules = parse_rules(rules, scenario.path)
     if not isinstance(seeds, int) or seeds < 1:
         raise ScenarioError(scenario.path, "--seeds", f"expected a positive integer, got {seeds!r}")
@@ -84,7 +109,7 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
     for rule in rules:  # validate every variant before writing anything
         changes = {"training__rule": rule}
         if epochs is not None:
-            changes["training__epochs"] = int(epochs)
+            changes[epochs_key] = int(epochs)
         variants[rule] = [scenario.with_changes(seed=base + i, **changes) for i in range(seeds)]
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "compare.json").exists() \
@@ -100,15 +125,18 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
             result = run_scenario(variant, out / rule / f"seed{base + i}", progress=progress, plots=run_plots)
             per_seed.append(result.metrics)
             for row in result.history:
-                history.append({"rule": rule, "seed": base + i, **{k: row.get(k) for k in HISTORY_KEYS[2:]}})
-        summary[rule] = aggregate(per_seed)
+                history.append({"rule": rule, "seed": base + i, **{k: row.get(k) for k in history_keys}})
+        summary[rule] = aggregate(per_seed) if kind == "train" else aggregate_generic(per_seed, summary_keys)
     doc = {"rules": summary, "seeds": [base + i for i in range(seeds)], "scenario": scenario.path,
            "total_wall_seconds": time.perf_counter() - start}
     write_json(out / "compare.json", doc)
-    write_csv(out / "compare.csv", [{"rule": r, **s} for r, s in summary.items()], ["rule"] + SUMMARY_KEYS)
-    write_csv(out / "compare_history.csv", history, HISTORY_KEYS)
+    csv_keys = summary_keys if kind == "train" else [k for k in summary_keys
+                                                      if any(k in s for s in summary.values())]
+    write_csv(out / "compare.csv", [{"rule": r, **{k: s.get(k) for k in csv_keys}} for r, s in summary.items()],
+              ["rule"] + csv_keys)
+    write_csv(out / "compare_history.csv", history, ["rule", "seed"] + history_keys)
     write_json(out / "metrics.json", {f"{r}/{k}": v for r, s in summary.items() for k, v in s.items()
-                                      if k in SUMMARY_KEYS})
+                                      if k in summary_keys})
     if plots if plots is not None else scenario["plots"]:
         try:
             from ..plotting import plot_run, write_report

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..scenario.load import Scenario, load_scenario
+from .generative import run_generative
 from .multitask import run_multitask
 from .relax import run_relax
 from .train import run_train
@@ -22,6 +23,7 @@ def _run_gradcheck(scenario, progress, run_dir, resume):
 
 RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress),
            "gradcheck": _run_gradcheck,
+           "generative": run_generative,
            "multitask": run_multitask,
            "train": run_train}
 

@@ -165,6 +165,8 @@ def _check_shape(values, n, particles, path, key):
 # -- kind = "train": sections present, blocks known, sizes matching the data ------------------
 def check_training(data, path):
     """Cross-checks of ``[data]`` and ``[training]`` against the network (kind = "train")."""
+    if data["kind"] == "generative":  # [training] is shared; experiments/generative.py checks the rest
+        return
     if data["kind"] != "train":
         for section in ("data", "training"):
             if section in data:
@@ -309,3 +311,77 @@ def _field_size(field: str, mt: dict):
 
 
 CHECKS.append(check_multitask)
+# -- kind = "generative": the input block's layout [x | e(u) | c], readout size, samplers ------------
+def check_generative(data, path):
+    """Cross-checks of ``[generative]`` and ``[training]`` against the network (kind = "generative")."""
+    if data["kind"] != "generative":
+        if "generative" in data:
+            raise ScenarioError(path, "generative", f"only used by kind = \"generative\" (kind is {data['kind']!r})")
+        return
+    for section in ("generative", "training"):
+        if section not in data:
+            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"generative\"")
+    from ..generative.network_denoiser import embed_dim
+    g, t = data["generative"], data["training"]
+    n_in = require_block(data, path, "training.input_block", t["input_block"])
+    n_out = require_block(data, path, "training.output_block", t["output_block"])
+    if g["data"] == "digits":
+        dim, n_classes = 64, 10
+    elif g["data"] == "gaussian_mixture":
+        opts = g["data_options"]
+        if "means" not in opts or "stds" not in opts:
+            raise ScenarioError(path, "generative.data_options", "gaussian_mixture needs means and stds")
+        means = np.asarray(opts["means"], float)
+        if means.ndim != 2:
+            raise ScenarioError(path, "generative.data_options.means", "expected K rows of d numbers")
+        dim, n_classes = means.shape[1], means.shape[0]
+    else:
+        dim, n_classes = 2, 0
+    if g["condition"] != "none" and not n_classes:
+        raise ScenarioError(path, "generative.condition", f"data {g['data']!r} has no classes to condition on")
+    if g["condition"] == "class+top" and g["data"] != "digits":
+        raise ScenarioError(path, "generative.condition", "class+top (inpainting) needs data = \"digits\"")
+    n_cond = {"none": 0, "class": n_classes, "class+top": n_classes + 32}[g["condition"]]
+    want = dim + embed_dim(g["embedding"], g["n_embed"]) + n_cond
+    if n_in != want:
+        raise ScenarioError(path, "training.input_block",
+                            f"expected a block of {want} units = {dim} (x) + {embed_dim(g['embedding'], g['n_embed'])} "
+                            f"({g['embedding']} embedding, n_embed = {g['n_embed']}) + {n_cond} (condition "
+                            f"{g['condition']!r}); block {t['input_block']!r} has {n_in}")
+    if n_out != dim:
+        raise ScenarioError(path, "training.output_block",
+                            f"expected a block of {dim} units (the data dimension); block {t['output_block']!r} has {n_out}")
+    flow = g["objective"] in ("icfm", "otcfm")
+    if flow and g["sampler"] not in ("euler", "heun"):
+        raise ScenarioError(path, "generative.sampler", "flow objectives sample with \"euler\" or \"heun\"")
+    if not flow:
+        vp = g["schedule"] == "vp"
+        if vp and g["sampler"] != "ancestral":
+            raise ScenarioError(path, "generative.sampler", "a VP schedule samples with \"ancestral\"")
+        if not vp and g["sampler"] == "ancestral":
+            raise ScenarioError(path, "generative.sampler", "\"ancestral\" needs schedule = \"vp\"")
+        if g["parametrisation"] == "edm" and vp:
+            raise ScenarioError(path, "generative.parametrisation", "\"edm\" needs a VE or EDM schedule (α = 1)")
+    if g["compose"]:
+        if flow or g["condition"] != "class":
+            raise ScenarioError(path, "generative.compose", "score composition needs objective = \"dsm\" and "
+                                "condition = \"class\"")
+        if g["data"] != "gaussian_mixture" or any(not isinstance(c, int) or not 0 <= c < n_classes for c in g["compose"]):
+            raise ScenarioError(path, "generative.compose", f"expected component indices of a gaussian_mixture "
+                                f"(0 … {n_classes - 1})")
+    if t["rule"] in ("bp_ff", "pc"):
+        from ..experiments.setup import make_network
+        from ..experiments.train import layer_order
+        if data["network"]["memories"] or layer_order(make_network(data["network"]), t["input_block"],
+                                                      t["output_block"]) is None:
+            raise ScenarioError(path, "training.rule", f"expected a layered chain input → … → output "
+                                f"without memories for {t['rule']!r}")
+    if t["rule"] in ("hep", "hep_continuous"):
+        from ..model.activations import HOLOMORPHIC
+        bad = sorted(b["name"] for b in data["network"]["blocks"] if b["activation"] not in HOLOMORPHIC)
+        if bad:
+            raise ScenarioError(path, "training.rule", f"expected holomorphic activations for {t['rule']!r} "
+                                f"(e.g. sigmoid4 or tanh hidden blocks); blocks {bad} are not")
+
+
+CHECKS.append(check_generative)

@@ -235,6 +235,7 @@ def register_kind(kind: str) -> None:
 register_kind("train")
 register_kind("gradcheck")
 
+
 # -- concurrent multitask experiments (experiments/multitask.py) -----------------------------
 register_kind("multitask")
 
@@ -305,3 +306,49 @@ PLASTICITY = Table({
 
 SECTIONS.update({"tasks": TableArray(TASK), "reverse": TableArray(REVERSE),
                  "multitask": MULTITASK, "plasticity": PLASTICITY})
+
+
+# -- generative runs (kind = "generative"; experiments/generative.py, docs/generative-network.md) --
+register_kind("generative")
+
+LANGEVIN = Table({
+    "sigma_max": Field((float,), 3.0, check=positive),
+    "sigma_min": Field((float,), 0.05, check=positive),
+    "levels": Field((int,), 10, check=positive_int),
+    "eps": Field((float,), 1.25e-3, check=positive, doc="step α_i = eps·σ_i²/σ_min²"),
+}, doc="annealed Langevin settings (sampler = \"langevin\"; sampler_steps = steps per level)")
+
+GENERATIVE = Table({
+    "data": Field((str,), REQUIRED, choices=("moons", "eight_gaussians", "gaussian_mixture", "digits")),
+    "data_options": Field((dict,), {}, doc="moons: noise; eight_gaussians: radius, std; "
+                          "gaussian_mixture: means, stds, weights"),
+    "split_seed": Field((int,), 0, check=non_negative, doc="digits: seed of the 1347/450 split"),
+    "objective": Field((str,), "icfm", choices=("icfm", "otcfm", "dsm")),
+    "sigma_min": Field((float,), 0.0, check=non_negative, doc="CFM path width σ_min"),
+    "schedule": Field((str,), "edm", choices=("vp", "ve", "edm"), doc="dsm noise schedule"),
+    "schedule_options": Field((dict,), {}, doc="keyword options of the schedule"),
+    "parametrisation": Field((str,), "edm", choices=("x0", "eps", "score", "velocity", "edm"),
+                             doc="dsm: what the readout estimates (edm: Karras-preconditioned F)"),
+    "sigma_data": Field((float,), 0.5, check=positive, doc="σ_d of the input scaling c_in and of edm"),
+    "embedding": Field((str,), "fourier", choices=("fourier", "onehot", "none")),
+    "n_embed": Field((int,), 8, check=positive_int, doc="fourier: K frequencies (2K+1 features); onehot: bins"),
+    "condition": Field((str,), "none", choices=("none", "class", "class+top"),
+                       doc="class: one-hot label; class+top: one-hot label and the top half (inpainting)"),
+    "p_uncond": Field((float,), 0.1, check=non_negative, doc="rate at which the class is dropped to null"),
+    "p_drop_top": Field((float,), 0.5, check=non_negative, doc="rate at which the top half is dropped to null"),
+    "guidance": Field((float,), 0.0, doc="classifier-free guidance weight w at sampling"),
+    "compose": Field((list,), [], doc="classes whose conditional scores are summed at sampling"),
+    "steps": Field((int,), 2000, check=positive_int, doc="optimiser steps (training.epochs is not used)"),
+    "eval_every": Field((int,), 500, check=positive_int),
+    "eval_during": Field((bool,), False, doc="also sample n_eval_quick points at every evaluation"),
+    "n_eval_quick": Field((int,), 500, check=positive_int),
+    "n_eval": Field((int,), 2000, check=positive_int, doc="generated (and reference) samples of the final metrics"),
+    "floor_repeats": Field((int,), 1, check=positive_int),
+    "sampler": Field((str,), "euler", choices=("euler", "heun", "ancestral", "langevin")),
+    "sampler_steps": Field((int,), 100, check=positive_int),
+    "warm_duration": Field((float,), 10.0, check=non_negative,
+                           doc="relaxation per sampler step after the first, warm-started (0: free_duration)"),
+    "langevin": LANGEVIN,
+}, default="absent", doc="generative training and sampling (kind = \"generative\")")
+
+SECTIONS["generative"] = GENERATIVE
