@@ -135,7 +135,8 @@ def test_concurrent_learning_improves_and_fails_without_plasticity(tmp_path):
     (lambda d: d["tasks"][1].update(name=d["tasks"][0]["name"]), "tasks[1].name"),
     (lambda d: d["tasks"][0].update(duration=[5.0, 1.0]), "tasks[0].duration"),
     (lambda d: d["tasks"][0].update(condition=["inp_top"]), "tasks[0].condition"),
-    (lambda d: d["plasticity"].update(rule="hep_continuous"), "plasticity.rule"),
+    (lambda d: (d["plasticity"].update(rule="hep_continuous"),
+                d["network"]["blocks"][0].update(activation="hard_sigmoid")), "plasticity.rule"),
 ])
 def test_bad_multitask_scenarios_name_the_key(change, key):
     data = copy.deepcopy(load_scenario("scenarios/brain_multitask.toml").data)

@@ -6,6 +6,7 @@
 Variants (the scenario as bundled is ``baseline_hebb``):
   hep_shared      continuous holomorphic EP (complex states, tanh units), one shared rhythm
   hep_per_task    the same with one rhythm per task (periods 3, 4, 5 τ)
+  tanh_baseline   baseline_hebb (real states) on the tanh network of the hep variants
   baseline_only   ρρ − H̄ with no correlating signal (hypothesis-notes §1: should learn nothing)
   none            no plasticity (the initial network, for reference)
 The variants skip the isolated and batch controls (the bundled run has them). A summary table
@@ -32,6 +33,7 @@ def variants(base) -> dict:
                        "plasticity__beta": 0.25},
         "hep_per_task": {**quick, "network__blocks": tanh_blocks, "plasticity__rule": "hep_continuous",
                          "plasticity__beta": 0.25, "plasticity__rhythm": "per_task", "tasks": per_task},
+        "tanh_baseline": {**quick, "network__blocks": tanh_blocks, "plasticity__beta": 0.25},
         "baseline_only": {**quick, "plasticity__rule": "baseline_only"},
         "none": {**quick, "plasticity__rule": "none", "multitask__gradient_probe": False},
     }

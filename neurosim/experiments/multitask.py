@@ -23,7 +23,7 @@ from ..engine.simulator import Simulator
 from ..learning.estimators import Problem, get_estimator
 from ..learning.gradients import cosine
 from ..learning.nudging import RelaxConfig
-from ..learning.optim import SGD, resolve_lrs
+from ..learning.optim import make_optimizer, resolve_lrs
 from ..learning.plasticity import OnlinePlasticity, PlasticityConfig
 from ..learning.reference import implicit_gradient
 from ..model.network import Params
@@ -223,12 +223,14 @@ def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: Re
 
 
 def batch_train(net, params: Params, tasks: list[TaskSpec], order: list[int], rule: str, lr: float,
-                data: dict, ports, relax: RelaxConfig, batch: int, rng: np.random.Generator) -> Params:
+                data: dict, ports, relax: RelaxConfig, batch: int, rng: np.random.Generator,
+                optimizer: str = "adam") -> Params:
     """Synchronous two-phase training: batches of the tasks in ``order`` (one task per batch),
-    the gradient from ``rule`` (``ep_symmetric``, ``bp``, …), plain SGD."""
+    the gradient from ``rule`` (``ep_symmetric``, ``bp``, …), the shared optimiser."""
     params = params.copy()
     estimator = get_estimator(rule, **({"beta": tasks[0].lam} if rule.startswith("ep") else {}))
-    optimizer = SGD(params, resolve_lrs(params, [(p.name, p.pre, p.post) for p in net.projections], lr))
+    lrs = resolve_lrs(params, [(p.name, p.pre, p.post) for p in net.projections], lr)
+    optimizer = make_optimizer(optimizer, params, lrs)
     n = len(data["_y"])
     for k in order:
         idx = rng.integers(0, n, size=batch)
@@ -354,11 +356,11 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
             for k in range(len(tasks)):
                 controls.setdefault(label, {})[k] = batch_train(
                     net, params0, tasks, [k] * episodes[k], rule, mt["control_lr"], train, ports,
-                    control_relax, p, scenario.rng("training"))
+                    control_relax, p, scenario.rng("training"), mt["control_optimizer"])
         else:  # two-phase EP, one task at a time, interleaved in the concurrent run's order
             order = [e.task for e in run.episodes]
             trained = batch_train(net, params0, tasks, order, rule, mt["control_lr"], train, ports,
-                                  control_relax, p, scenario.rng("training"))
+                                  control_relax, p, scenario.rng("training"), mt["control_optimizer"])
             controls[label] = {k: trained for k in range(len(tasks))}
     for label, per_task in controls.items():
         for k, params_k in per_task.items():

@@ -287,7 +287,8 @@ MULTITASK = Table({
     "isolated": Field((bool,), True, doc="also learn each task alone (the isolated_final figures)"),
     "controls": Field((list,), ["bp", "ep_symmetric"], check=string_list,
                       doc="batch controls: bp per task alone, two-phase EP one task at a time"),
-    "control_lr": Field((float,), 0.02, check=non_negative, doc="SGD learning rate of the controls"),
+    "control_lr": Field((float,), 0.0005, check=non_negative, doc="learning rate of the batch controls"),
+    "control_optimizer": Field((str,), "adam", choices=("sgd", "adam"), doc="optimiser of the batch controls"),
     "gradient_probe": Field((bool,), True, doc="cosine of the online update to −∇Σ_k C_k at each evaluation"),
     "probe_batch": Field((int,), 16, check=positive_int),
 }, default="absent")
