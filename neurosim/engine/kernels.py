@@ -57,7 +57,7 @@ def lam_at(nudge, b, t):
 
 @njit(cache=True)
 def refresh_rho(topo, b, x, r):
-    P, sizes, offsets, act = topo[0], topo[1], topo[2], topo[3]
+    P, offsets, act = topo[0], topo[2], topo[3]
     a = act[b]
     for i in range(P * offsets[b], P * offsets[b + 1]):
         r[i] = rho_scalar(a, x[i])
@@ -162,7 +162,7 @@ def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
 @njit(cache=True)
 def apply_step(topo, b, gamma, x, r, g):
     """x_b ← Π_b(x_b + γ g_b), refresh ρ(x_b); returns False if the block went non-finite."""
-    P, sizes, offsets, act, lo, hi = topo[0], topo[1], topo[2], topo[3], topo[4], topo[5]
+    P, offsets, act, lo, hi = topo[0], topo[2], topo[3], topo[4], topo[5]
     a = act[b]
     l, h = lo[b], hi[b]
     bounded = l > -np.inf or h < np.inf

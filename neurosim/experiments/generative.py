@@ -27,7 +27,7 @@ from ..data import toy2d
 from ..engine.threads import configure_blas_threads
 from ..generative import objectives as ob
 from ..generative import samplers as sa
-from ..generative.network_denoiser import FF_RULES, NetworkDenoiser, RelaxSpec, embed_dim
+from ..generative.network_denoiser import FF_RULES, NetworkDenoiser, RelaxSpec
 from ..generative.schedules import get_schedule
 from ..learning.optim import make_optimizer, resolve_lrs
 from ..metrics import mmd, w2

@@ -162,24 +162,40 @@ def _check_shape(values, n, particles, path, key):
     raise ScenarioError(path, key, f"expected {n} numbers or {particles} rows of {n}, got shape {arr.shape}")
 
 
+def sections_of_kind(data, path, kind: str, sections: tuple, required: tuple | None = None) -> bool:
+    """``sections`` belong to ``kind``: refuse them elsewhere, require ``required`` (default: all)
+    there. Returns whether the scenario is of that kind (the caller's checks then go on)."""
+    if data["kind"] != kind:
+        for section in sections:
+            if section in data:
+                raise ScenarioError(path, section, f"only used by kind = \"{kind}\" (kind is {data['kind']!r})")
+        return False
+    for section in sections if required is None else required:
+        if section not in data:
+            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"{kind}\"")
+    return True
+
+
+def require_holomorphic(data, path, key: str, rule: str) -> None:
+    """Complex-state rules need every block's activation to be holomorphic."""
+    from ..model.activations import HOLOMORPHIC
+    bad = sorted(b["name"] for b in data["network"]["blocks"] if b["activation"] not in HOLOMORPHIC)
+    if bad:
+        raise ScenarioError(path, key, f"expected holomorphic activations for {rule!r} "
+                            f"(tanh, sigmoid4, sigmoid, identity); blocks {bad} are not")
+
+
 # -- kind = "train": sections present, blocks known, sizes matching the data ------------------
 def check_training(data, path):
     """Cross-checks of ``[data]`` and ``[training]`` against the network (kind = "train")."""
     if data["kind"] == "generative":  # [training] is shared; experiments/generative.py checks the rest
         return
-    if data["kind"] != "train":
-        for section in ("data", "training"):
-            if section in data:
-                raise ScenarioError(path, section, f"only used by kind = \"train\" (kind is {data['kind']!r})")
+    if not sections_of_kind(data, path, "train", ("data", "training")):
         return
-    for section in ("data", "training"):
-        if section not in data:
-            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"train\"")
     import importlib.util
     import inspect
 
     from ..data.datasets import DATASETS
-    from ..model.activations import HOLOMORPHIC
     t, d = data["training"], data["data"]
     n_in = require_block(data, path, "training.input_block", t["input_block"])
     n_out = require_block(data, path, "training.output_block", t["output_block"])
@@ -224,12 +240,8 @@ def check_training(data, path):
                 raise ScenarioError(path, f"training.lr.{name}", f"unknown projection; expected one of {projs}")
         if set(lr) != set(projs):
             raise ScenarioError(path, "training.lr", f"missing learning rates for {sorted(set(projs) - set(lr))}")
-    acts = {b["name"]: b["activation"] for b in data["network"]["blocks"]}
     if t["rule"] in ("hep", "hep_continuous"):
-        bad = sorted(n for n, a in acts.items() if a not in HOLOMORPHIC)
-        if bad:
-            raise ScenarioError(path, "training.rule", f"expected holomorphic activations for {t['rule']!r} "
-                                f"(e.g. sigmoid4); blocks {bad} are not")
+        require_holomorphic(data, path, "training.rule", t["rule"])
     if t["rule"] == "bp_ff":
         from ..experiments.setup import make_network
         from ..experiments.train import layer_order
@@ -249,15 +261,8 @@ CHECKS.append(check_training)
 def check_multitask(data, path):
     """Cross-checks of ``[[tasks]]``, ``[[reverse]]``, ``[multitask]`` and ``[plasticity]``."""
     from ..data.multimodal import FIELDS
-    from ..model.activations import HOLOMORPHIC
-    if data["kind"] != "multitask":
-        for section in ("multitask", "plasticity"):
-            if section in data:
-                raise ScenarioError(path, section, f"only used by kind = \"multitask\" (kind is {data['kind']!r})")
+    if not sections_of_kind(data, path, "multitask", ("multitask", "plasticity")):
         return
-    for section in ("multitask", "plasticity"):
-        if section not in data:
-            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"multitask\"")
     if not data["tasks"]:
         raise ScenarioError(path, "tasks", "expected at least one [[tasks]] entry for kind = \"multitask\"")
     names = set()
@@ -297,10 +302,7 @@ def check_multitask(data, path):
             if t["metric"] == "accuracy" and len(t["target"]) != 1:
                 raise ScenarioError(path, f"{key}.metric", "expected one target block for the accuracy metric")
     if data["plasticity"]["rule"] == "hep_continuous":
-        bad = sorted(b["name"] for b in data["network"]["blocks"] if b["activation"] not in HOLOMORPHIC)
-        if bad:
-            raise ScenarioError(path, "plasticity.rule", f"expected holomorphic activations for 'hep_continuous' "
-                                f"(tanh, sigmoid4, sigmoid, identity); blocks {bad} are not")
+        require_holomorphic(data, path, "plasticity.rule", "hep_continuous")
 
 
 def _field_size(field: str, mt: dict):
@@ -311,16 +313,13 @@ def _field_size(field: str, mt: dict):
 
 
 CHECKS.append(check_multitask)
+
+
 # -- kind = "generative": the input block's layout [x | e(u) | c], readout size, samplers ------------
 def check_generative(data, path):
     """Cross-checks of ``[generative]`` and ``[training]`` against the network (kind = "generative")."""
-    if data["kind"] != "generative":
-        if "generative" in data:
-            raise ScenarioError(path, "generative", f"only used by kind = \"generative\" (kind is {data['kind']!r})")
+    if not sections_of_kind(data, path, "generative", ("generative",), ("generative", "training")):
         return
-    for section in ("generative", "training"):
-        if section not in data:
-            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"generative\"")
     from ..generative.network_denoiser import embed_dim
     g, t = data["generative"], data["training"]
     n_in = require_block(data, path, "training.input_block", t["input_block"])
@@ -377,11 +376,7 @@ def check_generative(data, path):
             raise ScenarioError(path, "training.rule", f"expected a layered chain input → … → output "
                                 f"without memories for {t['rule']!r}")
     if t["rule"] in ("hep", "hep_continuous"):
-        from ..model.activations import HOLOMORPHIC
-        bad = sorted(b["name"] for b in data["network"]["blocks"] if b["activation"] not in HOLOMORPHIC)
-        if bad:
-            raise ScenarioError(path, "training.rule", f"expected holomorphic activations for {t['rule']!r} "
-                                f"(e.g. sigmoid4 or tanh hidden blocks); blocks {bad} are not")
+        require_holomorphic(data, path, "training.rule", t["rule"])
 
 
 CHECKS.append(check_generative)
