@@ -161,3 +161,14 @@ def build(net: Network, params: Params, n_particles: int = 1, dtype=np.float64) 
         w=np.zeros(end, dtype=dtype), bias=np.zeros(int(offsets[-1]), dtype=dtype))
     compiled.load_params(params)
     return compiled
+
+
+def compiled_for(cache: dict, net: Network, params: Params, n_particles: int, dtype=np.float64) -> Compiled:
+    """A compiled copy of ``net`` per particle count, kept in ``cache`` and refreshed with
+    ``params`` on every call (training loops re-use buffers instead of rebuilding per batch)."""
+    c = cache.get(n_particles)
+    if c is None:
+        c = cache[n_particles] = build(net, params, n_particles, dtype)
+    else:
+        c.load_params(params)
+    return c

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import build
+from ..build import compiled_for
 from ..engine.simulator import Simulator
 from ..model import energy as en
 from ..model.network import Params
@@ -156,12 +156,7 @@ class Trainer:
 
     # -- pieces -------------------------------------------------------------------------------
     def compiled(self, n_particles: int):
-        c = self._compiled.get(n_particles)
-        if c is None:
-            c = self._compiled[n_particles] = build(self.net, self.params, n_particles, self.dtype)
-        else:
-            c.load_params(self.params)
-        return c
+        return compiled_for(self._compiled, self.net, self.params, n_particles, self.dtype)
 
     def relax(self, seed: int):
         return self._relax_config(**self.relax_kw, seed=int(seed))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..build import build
+from ..build import compiled_for
 from ..engine.simulator import Simulator
 from ..model.network import Network, Params
 
@@ -149,12 +149,7 @@ class NetworkDenoiser:
         return np.concatenate(parts, axis=1)
 
     def compiled(self, p: int):
-        c = self._compiled.get(p)
-        if c is None:
-            c = self._compiled[p] = build(self.net, self.params, p, np.float64)
-        else:
-            c.load_params(self.params)
-        return c
+        return compiled_for(self._compiled, self.net, self.params, p)
 
     def layers(self) -> list[str]:
         if "layers" not in self._compiled:
