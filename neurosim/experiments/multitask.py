@@ -122,7 +122,7 @@ class ConcurrentRun:
                                               energy=True, events=True, particles=mt["probe_particles"],
                                               until=mt["probe_until"]))
         chosen = [tasks[k] for k in self.active]
-        self.episodes = [e for e in timeline(chosen, self.horizon, scenario.rng("tasks"))]
+        self.episodes = timeline(chosen, self.horizon, scenario.rng("tasks"))
         for e in self.episodes:
             e.task = self.active[e.task]
         self.omegas = [2 * np.pi / self.period(k) for k in self.active]
@@ -155,7 +155,10 @@ class ConcurrentRun:
             self.sim.clamp(b, np.zeros((p, self.net.block(b).size)))
 
     def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False):
-        """Advance to the horizon; ``evaluate_fn(t, params)`` is called every ``eval_every``."""
+        """Advance to the horizon; ``evaluate_fn(t, params)`` is called every ``eval_every``.
+
+        Time advances in plasticity samples of δ; a clamp switches on or off at the first sample
+        at or after its episode's start or stop (episodes last ≥ 10 τ, δ = 0.25 τ)."""
         delta = self.cfg.sample_interval
         switches = sorted([(e.start, 1, e.task) for e in self.episodes] +
                           [(e.stop, 0, e.task) for e in self.episodes])
