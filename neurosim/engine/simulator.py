@@ -156,6 +156,21 @@ class Simulator:
                                       self.c.w, self.c.bias, self.target, self.scratch)
         return self.g.copy()
 
+    def residual(self) -> float:
+        """max over free units of |Π(x + g) − x|, g = −∂F/∂x: zero exactly at a (projected)
+        fixed point. Complex states are projected on their real part only."""
+        g = self.drive()
+        c, worst = self.c, 0.0
+        for b in np.flatnonzero(self.free):
+            b = int(b)
+            x = self.state(b)
+            step = c.view(g, b)
+            if np.isfinite(c.lo[b]) or np.isfinite(c.hi[b]):
+                re = np.clip(x.real + step.real, c.lo[b], c.hi[b]) - x.real
+                step = re + 1j * step.imag if np.iscomplexobj(step) else re
+            worst = max(worst, float(np.max(np.abs(step))))
+        return worst
+
     def traces(self) -> dict[str, np.ndarray]:
         """Everything recorded so far: probes, and ``event_time`` / ``event_block``."""
         out = self.probes.traces()
