@@ -65,14 +65,14 @@ def _online_update(rule, scheduler, beta=0.1, period=4.0, periods=5):
     pl = OnlinePlasticity(c, [omega], PlasticityConfig(rule, beta, 1.0, baseline_tau=period,
                                                        sample_interval=delta))
     pl.apply = False
-    pl.step(sim.x, sim.t)
+    pl.step(sim.r, sim.t)
     for _ in range(40):
         sim.run(delta)
-        pl.step(sim.x, sim.t)
+        pl.step(sim.r, sim.t)
     pl.reset_total()
     for _ in range(40 * periods):
         sim.run(delta)
-        pl.step(sim.x, sim.t)
+        pl.step(sim.r, sim.t)
     dw, db = pl.total_update()
     db["in"] = np.zeros_like(db["in"])
     scale = 1.0 / (periods * period)

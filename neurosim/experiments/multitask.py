@@ -185,7 +185,7 @@ class ConcurrentRun:
             if step == n_steps:
                 break
             self.sim.run(delta)
-            self.plasticity.step(self.sim.x, self.sim.t)
+            self.plasticity.step(self.sim.r, self.sim.t)
             for k in self.active:
                 name = self.tasks[k].name
                 clamp_trace[name].append(1 if k in on else 0)
@@ -272,15 +272,15 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
                                  cfg.bias_lr_scale)
     pl = OnlinePlasticity(compiled, run.omegas, probe_cfg)
     pl.apply = False
-    pl.step(sim.x, sim.t)
+    pl.step(sim.r, sim.t)
     steps = int(round(max(run.period(k) for k in run.active) / cfg.sample_interval))
     for _ in range(steps):
         sim.run(cfg.sample_interval)
-        pl.step(sim.x, sim.t)
+        pl.step(sim.r, sim.t)
     pl.reset_total()
     for _ in range(periods * steps):
         sim.run(cfg.sample_interval)
-        pl.step(sim.x, sim.t)
+        pl.step(sim.r, sim.t)
     dw, db = pl.total_update()
     update = Params(dw, {b: (np.zeros_like(v) if b in clamps else v) for b, v in db.items()}, {})
     exact = None

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.activations import rho
 
 RULES = ("hep_continuous", "baseline_hebb", "baseline_only", "none")
 
@@ -54,15 +53,14 @@ class OnlinePlasticity:
             raise ValueError(f"unknown plasticity rule {config.rule!r}; expected one of {RULES}")
         self.c, self.cfg = compiled, config
         self.omegas = np.asarray(sorted(set(omegas)), dtype=float)
-        self.acts = [b.activation for b in compiled.net.blocks]
         self.h_bar = None
         self.b_bar = None
         self.total_dw = None  # running sum of applied updates (for gradient-cosine probes)
         self.apply = True
 
-    def _products(self, x):
+    def _products(self, rho_buffer):
         c = self.c
-        r = {name: rho(self.acts[i], c.view(x, i)) for i, name in enumerate(c.names)}
+        r = {name: c.view(rho_buffer, i) for i, name in enumerate(c.names)}
         p = c.n_particles
         h = [r[c.names[c.proj_pre[k]]].T @ r[c.names[c.proj_post[k]]] / p for k in range(len(c.proj_names))]
         bias = [r[name].mean(axis=0) for name in c.names]
@@ -77,11 +75,12 @@ class OnlinePlasticity:
             return np.sum(2.0 * np.cos(self.omegas * t)) / beta
         return 1.0
 
-    def step(self, x, t: float) -> None:
-        """One sample at time t of the state buffer x: update H̄, apply ΔW and Δb in place."""
+    def step(self, rho_buffer, t: float) -> None:
+        """One sample at time t of ρ(x) (the simulator's ``r`` buffer, already kept current by the
+        kernels): update H̄, apply ΔW and Δb in place."""
         if self.cfg.rule == "none":
             return
-        h, bias = self._products(x)
+        h, bias = self._products(rho_buffer)
         if self.h_bar is None:
             self.h_bar = [m.copy() for m in h]
             self.b_bar = [v.copy() for v in bias]
