@@ -125,6 +125,30 @@ def test_concurrent_learning_improves_and_fails_without_plasticity(tmp_path):
     assert t_f["final"] == pytest.approx(t_f["initial"])
     assert t_l["final"] < 0.8 * t_l["initial"]
     assert (tmp_path / "history.csv").exists()
+    # every score was read off a fixed point
+    assert learned["eval_residual_max"] <= 1e-6
+
+
+def test_evaluation_reports_a_relaxation_that_missed_the_fixed_point():
+    """A synchronous step of 2τ makes the evaluation oscillate; the residual it ends at says so."""
+    from neurosim.experiments.multitask import Evaluation, port_blocks, task_specs
+    from neurosim.experiments.setup import make_network
+    sc = _tiny_multitask(0.0)
+    net = make_network(sc["network"])
+    params = net.init_params(np.random.default_rng(0))
+    for name in params.weights:  # strong couplings: the regime where parallel jumps overshoot
+        params.weights[name] *= 8.0
+    tasks = task_specs(sc)
+    rng = np.random.default_rng(1)
+    data = {"top": rng.uniform(0, 1, (20, 32)), "bottom": rng.uniform(0, 1, (20, 32)), "_y": np.zeros(20)}
+    residual = {}
+    for dt in (0.125, 0.5):
+        ev = Evaluation()
+        relax = dict(scheduler="sync", dt=dt, integrator="exp", duration=40.0, tol=1e-6)
+        ev.task(net, params, tasks[0], data, relax, 20, port_blocks(tasks))
+        residual[dt] = ev.worst_residual
+    assert residual[0.125] <= 1e-6
+    assert residual[0.5] > 1e-3
 
 
 @pytest.mark.parametrize("change, key", [
@@ -135,6 +159,7 @@ def test_concurrent_learning_improves_and_fails_without_plasticity(tmp_path):
     (lambda d: d["tasks"][1].update(name=d["tasks"][0]["name"]), "tasks[1].name"),
     (lambda d: d["tasks"][0].update(duration=[5.0, 1.0]), "tasks[0].duration"),
     (lambda d: d["tasks"][0].update(condition=["inp_top"]), "tasks[0].condition"),
+    (lambda d: d["multitask"]["eval_relax"].update(dt=0.5), "multitask.eval_relax.dt"),
     (lambda d: (d["plasticity"].update(rule="hep_continuous"),
                 d["network"]["blocks"][0].update(activation="hard_sigmoid")), "plasticity.rule"),
 ])

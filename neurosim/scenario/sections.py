@@ -268,7 +268,9 @@ RELAX = Table({
     "scheduler": Field((str,), "sync", choices=SCHEDULERS),
     "dt": Field((float,), 0.5, check=positive),
     "integrator": Field((str,), "euler", choices=tuple(INTEGRATORS)),
-    "duration": Field((float,), 40.0, check=positive),
+    "duration": Field((float,), 40.0, check=positive, doc="longest relaxation, in τ"),
+    "tol": Field((float,), 1e-6, check=positive,
+                 doc="stop once the stationarity residual max|Π(x + g) − x| is below this (checked every 2 τ)"),
 })
 
 MULTITASK = Table({
