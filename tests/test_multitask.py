@@ -160,6 +160,7 @@ def test_evaluation_reports_a_relaxation_that_missed_the_fixed_point():
     (lambda d: d["tasks"][0].update(duration=[5.0, 1.0]), "tasks[0].duration"),
     (lambda d: d["tasks"][0].update(condition=["inp_top"]), "tasks[0].condition"),
     (lambda d: d["multitask"]["eval_relax"].update(dt=0.5), "multitask.eval_relax.dt"),
+    (lambda d: d["tasks"][1].update(fade=100.0), "tasks[1].fade"),
     (lambda d: (d["plasticity"].update(rule="hep_continuous"),
                 d["network"]["blocks"][0].update(activation="hard_sigmoid")), "plasticity.rule"),
 ])
@@ -169,3 +170,33 @@ def test_bad_multitask_scenarios_name_the_key(change, key):
     with pytest.raises(ScenarioError) as err:
         from_dict(data, "bad.toml")
     assert f"'{key}'" in str(err.value) and "bad.toml" in str(err.value)
+
+
+def _switch_leak(fade: float) -> float:
+    """|Σ ΔW| from example switches alone: the rhythm demodulates, but no task nudges (λ_k = 0),
+    so everything the synapses accumulate is leak from the clamps' transients."""
+    import dataclasses
+    from neurosim.data import load_dataset
+    from neurosim.data.multimodal import modality_fields
+    from neurosim.experiments.multitask import ConcurrentRun, task_specs
+    from neurosim.experiments.setup import make_network
+    data = copy.deepcopy(_tiny_multitask(1.0).data)
+    data["tasks"][0]["fade"] = fade
+    data["multitask"]["duration"] = 400.0
+    sc = from_dict(data, "leak")
+    mt = sc["multitask"]
+    train, _ = modality_fields(load_dataset(mt["dataset"], seed=0), sc.rng("data"), mt["code_dim"], mt["code_noise"])
+    net = make_network(sc["network"])
+    run = ConcurrentRun(sc, [dataclasses.replace(t, lam=0.0) for t in task_specs(sc)], train,
+                        net.init_params(sc.rng("params")))
+    run.plasticity.apply = False
+    run.run()
+    weights, _ = run.plasticity.total_update()
+    return float(np.linalg.norm(np.concatenate([w.ravel() for w in weights.values()])))
+
+
+def test_a_fade_of_one_rhythm_period_removes_most_of_the_switch_leak():
+    """A linear ramp lasting T = 2π/ω has no spectrum at ω (sinc(ωT/2) = 0): fading the clamps
+    over one period should leave far less switch transient in the demodulated update than steps."""
+    period = load_scenario("scenarios/brain_multitask.toml")["plasticity"]["period"]
+    assert _switch_leak(period) < 0.5 * _switch_leak(0.0)

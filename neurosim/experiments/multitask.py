@@ -36,7 +36,8 @@ from .setup import make_network
 def task_specs(scenario) -> list[TaskSpec]:
     return [TaskSpec(t["name"], tuple(t["condition"]), tuple(t["condition_data"]), tuple(t["target"]),
                      tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]),
-                     scenario["plasticity"]["beta"], t["period"], t["cost"], tuple(t["condition_noise"])) for t in scenario["tasks"]]
+                     scenario["plasticity"]["beta"], t["period"], t["cost"], tuple(t["condition_noise"]),
+                     t["fade"]) for t in scenario["tasks"]]
 
 
 # -- evaluation: the free equilibrium with the conditions clamped ---------------------------
@@ -151,19 +152,27 @@ class ConcurrentRun:
     def period(self, k: int) -> float:
         return self.scenario["plasticity"]["period"] if self.rhythm == "shared" else self.tasks[k].period
 
-    def _start(self, k: int):
+    def _start(self, k: int, episode):
         task, p = self.tasks[k], self.compiled.n_particles
         idx = self.data_rng.integers(0, len(self.train["_y"]), size=p)
-        for b, values in task.condition_values(self.train, idx, self.data_rng).items():
-            self.sim.clamp(b, values)
+        self.showing[k] = (episode, task.condition_values(self.train, idx, self.data_rng))
+        self._show(k, episode.start)
         kind = "rotation" if self.cfg.rule == "hep_continuous" else "sinusoid"
         for b, f in zip(task.target, task.target_fields):
             self.sim.unclamp(b)
             self.sim.nudge(b, self.train[f][idx], task.lam, cost=task.cost, kind=kind,
                            omega=2 * np.pi / self.period(k))
 
+    def _show(self, k: int, t: float):
+        """Clamp task k's conditions to g(t)·data (g = 1 unless the task fades)."""
+        episode, values = self.showing[k]
+        g = self.tasks[k].fade_gain(t, episode.start, episode.stop)
+        for b, v in values.items():
+            self.sim.clamp(b, g * v if g < 1.0 else v)
+
     def _stop(self, k: int):
         task, p = self.tasks[k], self.compiled.n_particles
+        self.showing.pop(k, None)
         for b in task.target:
             self.sim.clear_nudge(b)
         for b in task.blocks:
@@ -175,8 +184,10 @@ class ConcurrentRun:
         Time advances in plasticity samples of δ; a clamp switches on or off at the first sample
         at or after its episode's start or stop (episodes last ≥ 10 τ, δ = 0.25 τ)."""
         delta = self.cfg.sample_interval
-        switches = sorted([(e.start, 1, e.task) for e in self.episodes] +
-                          [(e.stop, 0, e.task) for e in self.episodes])
+        switches = sorted([(e.start, 1, e.task, e) for e in self.episodes] +
+                          [(e.stop, 0, e.task, e) for e in self.episodes], key=lambda s: s[:3])
+        self.showing = {}
+        fading = any(self.tasks[k].fade > 0 for k in self.active)
         i_sw, next_eval = 0, 0.0
         lam_trace = {self.tasks[k].name: [] for k in self.active}
         clamp_trace = {self.tasks[k].name: [] for k in self.active}
@@ -186,14 +197,18 @@ class ConcurrentRun:
         for step in range(n_steps + 1):
             t = step * delta
             while i_sw < len(switches) and switches[i_sw][0] <= t + 1e-9:
-                _, kind, k = switches[i_sw]
+                _, kind, k, episode = switches[i_sw]
                 if kind == 0:
                     self._stop(k)
                     on.discard(k)
                 else:
-                    self._start(k)
+                    self._start(k, episode)
                     on.add(k)
                 i_sw += 1
+            if fading:
+                for k in on:
+                    if self.tasks[k].fade > 0:
+                        self._show(k, t)
             if evaluate_fn is not None and t >= next_eval - 1e-9:
                 evaluate_fn(t, self.compiled.params())
                 next_eval += eval_every

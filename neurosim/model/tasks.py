@@ -31,6 +31,19 @@ class TaskSpec:
     period: float = 8.0                 # period of this task's λ_k(t) rhythm, in τ
     cost: str = "mse"
     condition_noise: tuple[float, ...] = ()  # std of Gaussian noise added to each condition block
+    fade: float = 0.0                   # conditions fade in and out linearly over this time, in τ
+
+    def fade_gain(self, t: float, start: float, stop: float) -> float:
+        """g(t) ∈ [0, 1], the factor on the condition clamps at time t of an episode [start, stop]:
+        a linear rise over ``fade`` after the start, a linear fall over ``fade`` before the stop.
+
+        Why: a step in the clamps moves the Hebbian products H by ΔH, and a synapse demodulating
+        at ω turns that into an update of size ≈ 2ΔH/(βω) that carries no gradient. A linear
+        ramp lasting one rhythm period T = 2π/ω has Fourier transform ∝ sinc(ωT/2) = 0 at ω, so
+        the switch adds nothing at the demodulation frequency (to first order in ΔH)."""
+        if self.fade <= 0:
+            return 1.0
+        return float(np.clip(min(t - start, stop - t) / self.fade, 0.0, 1.0))
 
     def condition_values(self, data: dict, idx, rng: np.random.Generator) -> dict:
         """Block → (P, n) values of the condition blocks for examples ``idx``: the data field,

@@ -277,6 +277,10 @@ def check_multitask(data, path):
                 if (len(lo_hi) != 2 or not all(isinstance(v, (int, float)) for v in lo_hi)
                         or not 0 < lo_hi[0] <= lo_hi[1]):
                     raise ScenarioError(path, f"{key}.duration", "expected [min, max] with 0 < min ≤ max")
+                if 2 * t["fade"] > lo_hi[0]:
+                    raise ScenarioError(path, f"{key}.fade",
+                                        f"expected fade ≤ {lo_hi[0] / 2:g} (half the shortest clamp duration), "
+                                        f"got {t['fade']:g}")
             for role in ("condition", "target"):
                 blocks, fields = t[role], t[f"{role}_data"]
                 if not blocks:

@@ -253,6 +253,8 @@ TASK = Table({
     "rate": Field((float,), 0.05, check=positive, doc="example arrivals per τ"),
     "duration": Field((list,), [20.0, 40.0], doc="[min, max] clamp duration, in τ"),
     "period": Field((float,), 8.0, check=positive, doc="period of the task's own rhythm, in τ"),
+    "fade": Field((float,), 0.0, check=non_negative,
+                  doc="the condition clamps fade in and out linearly over this time, in τ (0: steps)"),
 })
 
 REVERSE = Table({
