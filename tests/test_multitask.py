@@ -200,3 +200,13 @@ def test_a_fade_of_one_rhythm_period_removes_most_of_the_switch_leak():
     over one period should leave far less switch transient in the demodulated update than steps."""
     period = load_scenario("scenarios/brain_multitask.toml")["plasticity"]["period"]
     assert _switch_leak(period) < 0.5 * _switch_leak(0.0)
+
+
+def test_cosine_plasticity_schedule_runs_from_eta_to_its_final_fraction():
+    from neurosim.learning.plasticity import lr_factor
+    assert lr_factor("cosine", 0.0, 0.1) == pytest.approx(1.0)
+    assert lr_factor("cosine", 0.5, 0.1) == pytest.approx(0.55)
+    assert lr_factor("cosine", 1.0, 0.1) == pytest.approx(0.1)
+    assert lr_factor("constant", 0.7, 0.1) == 1.0
+    with pytest.raises(ValueError):
+        lr_factor("linear", 0.5, 0.1)

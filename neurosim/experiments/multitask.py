@@ -24,7 +24,7 @@ from ..learning.estimators import Problem, get_estimator
 from ..learning.gradients import cosine
 from ..learning.nudging import RelaxConfig
 from ..learning.optim import make_optimizer, resolve_lrs
-from ..learning.plasticity import OnlinePlasticity, PlasticityConfig
+from ..learning.plasticity import OnlinePlasticity, PlasticityConfig, lr_factor
 from ..learning.reference import implicit_gradient
 from ..model.network import Params
 from ..model.tasks import TaskSpec, busy_fraction, overlap_fraction, timeline
@@ -126,7 +126,7 @@ class ConcurrentRun:
         self.net = make_network(scenario["network"])
         pl = scenario["plasticity"]
         self.cfg = PlasticityConfig(pl["rule"], pl["beta"], pl["lr"], pl["baseline_tau"],
-                                    pl["sample_interval"], pl["bias_lr_scale"])
+                                    pl["sample_interval"], pl["bias_lr_scale"], pl["lr_schedule"], pl["lr_final"])
         complex_states = self.cfg.rule == "hep_continuous"
         self.compiled = build(self.net, params, scenario["network"]["particles"],
                               np.complex128 if complex_states else np.float64)
@@ -215,6 +215,7 @@ class ConcurrentRun:
             if step == n_steps:
                 break
             self.sim.run(delta)
+            self.plasticity.lr_scale = lr_factor(self.cfg.lr_schedule, t / self.horizon, self.cfg.lr_final)
             self.plasticity.step(self.sim.r, self.sim.t)
             for k in self.active:
                 name = self.tasks[k].name

@@ -43,6 +43,20 @@ class PlasticityConfig:
     baseline_tau: float = 20.0      # τ_avg of the running average H̄
     sample_interval: float = 0.25   # δ
     bias_lr_scale: float = 1.0
+    lr_schedule: str = "constant"   # "constant", or "cosine" from η down to lr_final·η at the horizon
+    lr_final: float = 0.1
+
+
+def lr_factor(schedule: str, progress: float, final: float) -> float:
+    """η(t)/η at ``progress`` = t/horizon ∈ [0, 1]: 1 (``constant``), or
+    final + (1 − final)·½(1 + cos πs) (``cosine``) — plasticity that is strong early and settles,
+    which damps the steady-state jitter of a constant-rate online rule."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        s = min(max(progress, 0.0), 1.0)
+        return final + (1.0 - final) * 0.5 * (1.0 + np.cos(np.pi * s))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}; expected 'constant' or 'cosine'")
 
 
 class OnlinePlasticity:
@@ -57,6 +71,7 @@ class OnlinePlasticity:
         self.b_bar = None
         self.total_dw = None  # running sum of applied updates (for gradient-cosine probes)
         self.apply = True
+        self.lr_scale = 1.0   # η(t)/η, set by the runner from the schedule
 
     def _products(self, rho_buffer):
         c = self.c
@@ -88,7 +103,7 @@ class OnlinePlasticity:
             return
         delta, a = self.cfg.sample_interval, self.cfg.sample_interval / self.cfg.baseline_tau
         ref = self.reference(t)
-        eta = self.cfg.lr * delta
+        eta = self.cfg.lr * self.lr_scale * delta
         for k in range(len(h)):
             signal = np.real((h[k] - self.h_bar[k]) * ref)
             self.h_bar[k] += a * (h[k] - self.h_bar[k])

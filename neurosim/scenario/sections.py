@@ -307,6 +307,9 @@ PLASTICITY = Table({
     "baseline_tau": Field((float,), 20.0, check=positive),
     "sample_interval": Field((float,), 0.25, check=positive),
     "bias_lr_scale": Field((float,), 1.0, check=non_negative),
+    "lr_schedule": Field((str,), "constant", choices=("constant", "cosine"),
+                         doc="η over the run: constant, or a cosine from lr down to lr·lr_final at the horizon"),
+    "lr_final": Field((float,), 0.1, check=non_negative, doc="η at the horizon as a fraction of lr (cosine)"),
 }, default="absent")
 
 SECTIONS.update({"tasks": TableArray(TASK), "reverse": TableArray(REVERSE),
