@@ -112,7 +112,7 @@ def _tiny_multitask(lr):
                                       if p["pre"] in keep and p["post"] in keep]
     data["multitask"].update(duration=300.0, eval_every=300.0, n_eval=120, isolated=False, controls=[],
                              gradient_probe=False)
-    data["tasks"][0].update(rate=0.5, duration=[10.0, 20.0])
+    data["tasks"][0].update(rate=0.5, duration=[10.0, 20.0], fade=0.0)
     data["plasticity"]["lr"] = lr
     return from_dict(data, "tiny_multitask")
 
@@ -181,7 +181,7 @@ def _switch_leak(fade: float) -> float:
     from neurosim.experiments.multitask import ConcurrentRun, task_specs
     from neurosim.experiments.setup import make_network
     data = copy.deepcopy(_tiny_multitask(1.0).data)
-    data["tasks"][0]["fade"] = fade
+    data["tasks"][0].update(fade=fade, duration=[20.0, 40.0], rate=0.25)
     data["multitask"]["duration"] = 400.0
     sc = from_dict(data, "leak")
     mt = sc["multitask"]

@@ -3,10 +3,12 @@
 
     python tools/hypothesis_study.py [--out runs/hypothesis] [--duration 20000] [VARIANT ...]
 
-Variants (the scenario as bundled is ``baseline_hebb``):
-  hep_shared      continuous holomorphic EP (complex states, tanh units), one shared rhythm
-  hep_per_task    the same with one rhythm per task (periods 3, 4, 5 τ)
-  tanh_baseline   baseline_hebb (real states) on the tanh network of the hep variants
+Variants (the scenario as bundled is ``baseline_hebb`` with one shared rhythm of period 8 τ
+and clamps that fade over one period):
+  no_fade         the same with step clamps (fade = 0)
+  rhythm4         a rhythm of period 4 τ (fade 4 τ): twice the lag of the state behind λ(t)
+  hep_shared      continuous holomorphic EP (complex states), one shared rhythm (≈ 6.5× the cost)
+  hep_per_task    the same with one rhythm per task (periods 6, 8, 10 τ)
   baseline_only   ρρ − H̄ with no correlating signal (hypothesis-notes §1: should learn nothing)
   none            no plasticity (the initial network, for reference)
 The variants skip the isolated and batch controls (the bundled run has them). A summary table
@@ -24,16 +26,19 @@ SCENARIO = "scenarios/brain_multitask.toml"
 
 
 def variants(base) -> dict:
-    tanh_blocks = [dict(b, activation="tanh") for b in base["network"]["blocks"]]
-    periods = [3.0, 4.0, 5.0]
-    per_task = [dict(t, period=p) for t, p in zip(base["tasks"], periods)]
     quick = {"multitask__isolated": False, "multitask__controls": []}
+    period = base["plasticity"]["period"]
+
+    def tasks(**fields):
+        return [dict(t, **fields) for t in base["tasks"]]
+
+    per_task = [dict(t, period=p) for t, p in zip(base["tasks"], [0.75 * period, period, 1.25 * period])]
     return {
-        "hep_shared": {**quick, "network__blocks": tanh_blocks, "plasticity__rule": "hep_continuous",
-                       "plasticity__beta": 0.25},
-        "hep_per_task": {**quick, "network__blocks": tanh_blocks, "plasticity__rule": "hep_continuous",
-                         "plasticity__beta": 0.25, "plasticity__rhythm": "per_task", "tasks": per_task},
-        "tanh_baseline": {**quick, "network__blocks": tanh_blocks, "plasticity__beta": 0.25},
+        "no_fade": {**quick, "tasks": tasks(fade=0.0)},
+        "rhythm4": {**quick, "plasticity__period": 4.0, "plasticity__baseline_tau": 4.0, "tasks": tasks(fade=4.0)},
+        "hep_shared": {**quick, "plasticity__rule": "hep_continuous"},
+        "hep_per_task": {**quick, "plasticity__rule": "hep_continuous", "plasticity__rhythm": "per_task",
+                         "tasks": per_task},
         "baseline_only": {**quick, "plasticity__rule": "baseline_only"},
         "none": {**quick, "plasticity__rule": "none", "multitask__gradient_probe": False},
     }
