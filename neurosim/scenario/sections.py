@@ -268,7 +268,7 @@ REVERSE = Table({
 
 RELAX = Table({
     "scheduler": Field((str,), "sync", choices=SCHEDULERS),
-    "dt": Field((float,), 0.5, check=positive),
+    "dt": Field((float,), 0.5, check=positive, doc="≤ the smallest block τ under sync / alternating"),
     "integrator": Field((str,), "euler", choices=tuple(INTEGRATORS)),
     "duration": Field((float,), 40.0, check=positive, doc="longest relaxation, in τ"),
     "tol": Field((float,), 1e-6, check=positive,
