@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 import neurosim.api as ns
+from neurosim.engine.simulator import SimulationDiverged
 
 SCENARIO = "scenarios/brain_multitask.toml"
 
@@ -68,7 +69,12 @@ def main() -> int:
         if args.duration:
             changes["multitask__duration"] = args.duration
         scenario = base.with_changes(**changes)
-        result = ns.run(scenario, out / name, progress=True)
+        try:
+            result = ns.run(scenario, out / name, progress=True)
+        except SimulationDiverged as err:  # a finding, not a crash: record it and go on
+            rows.append(f"| {name} | diverged: {err} |")
+            print(rows[-1])
+            continue
         rows.append(summary_row(name, result.metrics))
         print(json.dumps(result.metrics["tasks"], indent=1))
     header = "| variant | " + " | ".join(t["name"] for t in base["tasks"]) + " | grad cosine |"
