@@ -110,10 +110,6 @@ def silent(ports, used, n: int, net) -> dict:
     return {b: np.zeros((n, net.block(b).size)) for b in ports if b not in used}
 
 
-def evaluate(net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int, ports=()) -> float:
-    return Evaluation().task(net, params, task, data, relax, n_eval, ports)
-
-
 # -- the concurrent, asynchronous learning run ---------------------------------------------
 class ConcurrentRun:
     """One network, several tasks on their own clocks, online plasticity all the time."""
