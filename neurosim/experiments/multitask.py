@@ -159,10 +159,14 @@ class ConcurrentRun:
             self.sim.nudge(b, self.train[f][idx], task.lam, cost=task.cost, kind=kind,
                            omega=2 * np.pi / self.period(k))
 
+    def _gain(self, k: int, t: float) -> float:
+        episode, _ = self.showing[k]
+        return self.tasks[k].fade_gain(t, episode.start, episode.stop)
+
     def _show(self, k: int, t: float):
         """Clamp task k's conditions to g(t)·data (g = 1 unless the task fades)."""
-        episode, values = self.showing[k]
-        g = self.tasks[k].fade_gain(t, episode.start, episode.stop)
+        _, values = self.showing[k]
+        g = self._gain(k, t)
         for b, v in values.items():
             self.sim.clamp(b, g * v if g < 1.0 else v)
 
@@ -187,6 +191,7 @@ class ConcurrentRun:
         i_sw, next_eval = 0, 0.0
         lam_trace = {self.tasks[k].name: [] for k in self.active}
         clamp_trace = {self.tasks[k].name: [] for k in self.active}
+        gain_trace = {self.tasks[k].name: [] for k in self.active}
         on = set()
         bar = Progress(self.horizon, "concurrent", enabled=progress)
         n_steps = int(round(self.horizon / delta))
@@ -216,11 +221,13 @@ class ConcurrentRun:
             for k in self.active:
                 name = self.tasks[k].name
                 clamp_trace[name].append(1 if k in on else 0)
+                gain_trace[name].append(self._gain(k, t) if k in on else 0.0)
                 lam_trace[name].append(self.sim.lam(self.tasks[k].target[0]) if k in on else 0.0)
             bar.update(t)
         bar.close()
         self.lam_trace = {k: np.asarray(v) for k, v in lam_trace.items()}
         self.clamp_trace = {k: np.asarray(v) for k, v in clamp_trace.items()}
+        self.gain_trace = {k: np.asarray(v) for k, v in gain_trace.items()}
         return self.compiled.params()
 
     def traces(self) -> dict:
@@ -232,6 +239,7 @@ class ConcurrentRun:
         for name in self.clamp_trace:
             tr[f"clamp/{name}"] = self.clamp_trace[name][idx]
             tr[f"lambda/{name}"] = self.lam_trace[name][idx]
+            tr[f"gain/{name}"] = self.gain_trace[name][idx]
         # the whole timeline, beyond the probes' window
         tr["episode_task"] = np.array([e.task for e in self.episodes], dtype=np.int64)
         tr["episode_start"] = np.array([e.start for e in self.episodes])

@@ -4,7 +4,8 @@
   the clamp-on intervals of the tasks that own it;
 - ``raster.png``    one dot per asynchronous block-update event;
 - ``energy.png``    energy (mean over particles, min–max band) and λ_k(t);
-- ``tasks.png``     task timeline: clamp on/off bars per task with λ_k(t) overlaid.
+- ``tasks.png``     task timeline: clamp on/off bars per task with λ_k(t) overlaid (and the
+  conditions' fade gain g(t) where the task fades).
 """
 from __future__ import annotations
 
@@ -248,6 +249,9 @@ def plot_tasks(traces: Traces, out: Path, network: NetworkInfo | None = None) ->
         spans = on_intervals(t, traces.clamp[task]) if task in traces.clamp else []
         ax.broken_barh([(a, b - a) for a, b in spans], (0.1, 0.8), color=c, alpha=0.45,
                        label="clamp on")
+        gain = traces.gain.get(task)
+        if gain is not None and len(gain) == len(t) and np.any((gain > 0) & (gain < 1)):
+            ax.step(t, 0.1 + 0.8 * gain, where="post", color=c, lw=1.2, label="condition gain g(t)")
         ax.set_ylim(0, 1)
         ax.set_yticks([])
         owned = network.task_blocks(task) if network is not None else []

@@ -134,6 +134,7 @@ class Traces:
     event_block: np.ndarray | None = None              # (E,) int
     lam: dict[str, np.ndarray] = field(default_factory=dict)       # task -> (S,)
     clamp: dict[str, np.ndarray] = field(default_factory=dict)     # task -> (S,) 0/1
+    gain: dict[str, np.ndarray] = field(default_factory=dict)      # task -> (S,) condition gain g(t) ∈ [0, 1]
 
     def events_of(self, block: str) -> np.ndarray:
         """Update times of ``block`` (empty if unknown)."""
@@ -179,6 +180,8 @@ def read_traces(run_dir: Path | str) -> Traces | None:
                 tr.lam[name] = np.asarray(z[key]).ravel()
             elif prefix == "clamp":
                 tr.clamp[name] = np.asarray(z[key], dtype=float).ravel()
+            elif prefix == "gain":
+                tr.gain[name] = np.asarray(z[key], dtype=float).ravel()
     # Activity panels in block-id order where known.
     order = {b: i for i, b in enumerate(tr.block_names)}
     tr.activity = dict(sorted(tr.activity.items(), key=lambda kv: order.get(kv[0], len(order))))
