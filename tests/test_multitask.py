@@ -191,6 +191,9 @@ def _switch_leak(fade: float) -> float:
                         net.init_params(sc.rng("params")))
     run.plasticity.apply = False
     run.run()
+    gain = run.gain_trace["inpaint"]
+    assert gain.min() >= 0.0 and gain.max() <= 1.0
+    assert np.any((gain > 0) & (gain < 1)) == (fade > 0)  # the recorded g(t) shows the ramps
     weights, _ = run.plasticity.total_update()
     return float(np.linalg.norm(np.concatenate([w.ravel() for w in weights.values()])))
 
@@ -210,3 +213,10 @@ def test_cosine_plasticity_schedule_runs_from_eta_to_its_final_fraction():
     assert lr_factor("constant", 0.7, 0.1) == 1.0
     with pytest.raises(ValueError):
         lr_factor("linear", 0.5, 0.1)
+
+
+def test_fade_gain_ramps_in_and_out_over_the_fade():
+    task = TaskSpec("t", ("a",), ("image",), ("b",), ("image",), fade=4.0)
+    gains = [task.fade_gain(t, 10.0, 30.0) for t in (10.0, 12.0, 14.0, 20.0, 28.0, 30.0)]
+    assert gains == pytest.approx([0.0, 0.5, 1.0, 1.0, 0.5, 0.0])
+    assert TaskSpec("t", ("a",), ("image",), ("b",), ("image",)).fade_gain(10.0, 10.0, 30.0) == 1.0
