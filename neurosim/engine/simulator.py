@@ -171,6 +171,21 @@ class Simulator:
             worst = max(worst, float(np.max(np.abs(step))))
         return worst
 
+    def relax(self, duration: float, tol: float | None = None, check_every: float = 5.0) -> float:
+        """Run for at most ``duration``, stopping once ``residual()`` ≤ ``tol`` (checked before
+        starting and every ``check_every``); with no ``tol``, run the whole ``duration``.
+        Returns the residual reached."""
+        if tol is None:
+            self.run(duration)
+            return self.residual()
+        done, res = 0.0, self.residual()
+        while res > tol and done < duration - 1e-12:
+            step = min(check_every, duration - done)
+            self.run(step)
+            done += step
+            res = self.residual()
+        return res
+
     def traces(self) -> dict[str, np.ndarray]:
         """Everything recorded so far: probes, and ``event_time`` / ``event_block``."""
         out = self.probes.traces()

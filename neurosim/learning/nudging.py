@@ -196,17 +196,7 @@ class PhaseRunner:
     # -- phases ---------------------------------------------------------------------------------
     def run_to_fixed_point(self, duration: float) -> float:
         """Relax for at most ``duration``; stop once the residual ≤ tol. Returns the residual."""
-        tol, every = self.relax.tol, self.relax.check_every
-        if tol is None:
-            self.sim.run(duration)
-            res = self.residual()
-        else:
-            done, res = 0.0, self.residual()
-            while res > tol and done < duration - 1e-12:
-                step = min(every, duration - done)
-                self.sim.run(step)
-                done += step
-                res = self.residual()
+        res = self.sim.relax(duration, self.relax.tol, self.relax.check_every)
         self.residuals.append(res)
         return res
 
