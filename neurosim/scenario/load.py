@@ -308,7 +308,7 @@ def check_multitask(data, path):
     if data["plasticity"]["rule"] == "hep_continuous":
         require_holomorphic(data, path, "plasticity.rule", "hep_continuous")
     relax = data["multitask"]["eval_relax"]
-    tau_min = min(b.get("tau", 1.0) for b in data["network"]["blocks"])
+    tau_min = min(b["tau"] for b in data["network"]["blocks"])
     if relax["scheduler"] in ("sync", "alternating") and relax["dt"] > tau_min + 1e-12:
         # every block jumps most of the way to its target at once: the relaxation oscillates and
         # the scores are read off states that are not fixed points (seen: 0.12 vs 0.043 MSE)
