@@ -59,6 +59,30 @@ def compare(scenario, rules="ep_symmetric,bp,bp_ff", seeds: int = 3, out="runs/c
                     run_plots=run_plots, epochs=epochs)
 
 
+def sweep(scenario, grid=None, seeds: int | None = None, out="runs/sweep", workers: int | None = None,
+          scheduler: str | None = None, overrides=None, progress: bool = False, plots: bool | None = None,
+          retry_failed: bool = False) -> dict:
+    """Run ``scenario`` over a grid × seeds (``neurosim sweep``); returns ``OUT/sweep.json``'s dict.
+
+    ``grid``: ``{"training.lr": [0.001, 0.01], ...}`` or ``["training.lr=0.001,0.01", ...]``
+    (added to the scenario's ``[sweep].grid``); ``seeds``: seeds per cell (default ``[sweep].seeds``
+    or 1); ``workers``: local worker processes (default: the cores) or ``scheduler``: the address
+    of a running Dask scheduler; ``overrides``: ``{"training.epochs": 2}`` or ``["KEY=VALUE", ...]``
+    set on the base scenario first. ``doc["cells"][i]["mean"]["test_accuracy"]`` ...
+
+    Scripts that call this with local workers need ``if __name__ == "__main__":`` (the worker
+    processes are spawned and re-import the script).
+    """
+    from .experiments.sweep import sweep as _sweep
+    from .scenario.overrides import parse_assignment
+    if isinstance(scenario, dict):
+        scenario = from_dict(scenario)
+    if overrides is not None and not isinstance(overrides, dict):
+        overrides = dict(parse_assignment(o) for o in ([overrides] if isinstance(overrides, str) else overrides))
+    return _sweep(scenario, grid, seeds=seeds, out=out, workers=workers, scheduler=scheduler, overrides=overrides,
+                  progress=progress, plots=plots, retry_failed=retry_failed)
+
+
 def plot(run_dir):
     """Redraw every figure and report.html of a run directory from its files."""
     from .plotting import plot_run, write_report

@@ -124,6 +124,51 @@ COMMANDS["generate"] = ("sample a generative run's trained network", _generate_a
 COMMANDS["compare"] = ("train one scenario under several learning rules and seeds", _compare_args, _cmd_compare)
 
 
+def _sweep_args(p):
+    p.add_argument("scenario", help="any scenario file (a [sweep] table in it adds to --grid)")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a dotted scenario key and its values, e.g. training.lr=0.001,0.01 (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a key of the base scenario first, e.g. training.epochs=2 (repeatable)")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per cell: seed, seed+1, ... (default 1)")
+    p.add_argument("--out", required=True, help="directory for sweep.json, sweep.csv and one run per cell x seed")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="local worker processes, one thread each (default: the machine's cores)")
+    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="run on an existing Dask cluster instead (docs/sweeps.md)")
+    p.add_argument("--retry-failed", action="store_true", help="run recorded failed runs again")
+    p.add_argument("--no-plots", action="store_true", help="skip the sweep figures and report.html")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _cmd_sweep(args):
+    from .api import sweep
+    try:
+        doc = sweep(args.scenario, args.grid, seeds=args.seeds, out=args.out, workers=args.workers,
+                    scheduler=args.scheduler, overrides=args.set, progress=not args.quiet,
+                    plots=False if args.no_plots else None, retry_failed=args.retry_failed)
+    except ConnectionError as err:
+        print(f"neurosim: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    shown = doc["headline"][:2]
+    width = max([4] + [len(c["name"]) for c in doc["cells"]]) + 2
+    print(f"wrote {args.out}/sweep.json ({doc['ran']} runs, {doc['skipped']} already done, "
+          f"{doc['wall_seconds']:.1f} s)")
+    print(f"{'cell':<{width}}{'ok':>4}{'failed':>8}" + "".join(f"{m:>26}" for m in shown))
+    for c in doc["cells"]:
+        cols = "".join(f"{'—':>26}" if c["mean"].get(m) is None else
+                       f"{c['mean'][m]:>16.5g} ± {c['std'][m]:<7.2g}" for m in shown)
+        print(f"{c['name']:<{width}}{c['n_finished']:>4}{c['n_failed']:>8}{cols}")
+        for f in c["failures"]:
+            print(f"    seed {f['seed']}: {f['error']}: {f['message']}")
+    return 0
+
+
+COMMANDS["sweep"] = ("run a scenario over a grid of keys x seeds on local processes or a Dask cluster",
+                     _sweep_args, _cmd_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -123,6 +123,8 @@ def cell_names(cells: list, keys: list) -> list:
     names = []
     for params in cells:
         text = "_".join(f"{short[k]}={value_text(params[k])}" for k in keys) or "base"
+        # arrays and tables: [0.5, 0.1] → 0.5+0.1, {a = 1} → a-1; anything else unsafe → -
+        text = re.sub(r"[\[\]{}\"' ]", "", text).replace(",", "+")
         name = re.sub(r"[^A-Za-z0-9._+=-]", "-", text)
         if len(name) > 120:  # keep paths short; the hash keeps them unique
             name = name[:110] + "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
@@ -234,39 +236,31 @@ def _running(client, keys: set) -> int:
     return sum(min(sum(k in keys for k in tasks), threads.get(w, 1)) for w, tasks in processing.items())
 
 
-def execute(runs: list, path: str, workers=None, scheduler=None, bar: SweepProgress | None = None) -> dict:
-    """Run every ``SweepRun`` on the cluster; returns run_dir → status."""
+def execute(client, runs: list, path: str, bar: SweepProgress | None = None) -> dict:
+    """Run every ``SweepRun`` on the cluster of ``client``; returns run_dir → status."""
     from distributed import wait
-    if not runs:
-        return {}
-    client, cluster = open_client(workers, scheduler, len(runs))
     statuses = {}
-    try:
-        futures = {client.submit(run_cell, r.toml, path, str(r.run_dir.resolve()), pure=False): r for r in runs}
-        keys = {f.key for f in futures}
-        pending = set(futures)
-        while pending:
+    futures = {client.submit(run_cell, r.toml, path, str(r.run_dir.resolve()), pure=False): r for r in runs}
+    keys = {f.key for f in futures}
+    pending = set(futures)
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=0.5, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            if bar:
+                bar.update(_running(client, keys))
+            continue
+        for future in done:
+            run = futures[future]
             try:
-                done, pending = wait(pending, timeout=0.5, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                if bar:
-                    bar.update(_running(client, keys))
-                continue
-            for future in done:
-                run = futures[future]
-                try:
-                    status = future.result()
-                except Exception as err:  # the task itself failed: e.g. KilledWorker after retries
-                    status = {"status": "failed", "error": type(err).__name__, "message": str(err)[:400]}
-                    write_json(run.run_dir / STATUS, status)
-                statuses[str(run.run_dir)] = status
-                if bar:
-                    bar.finished(status["status"] != "finished", f"{run.cell}/seed{run.seed}",
-                                 _running(client, keys))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+                status = future.result()
+            except Exception as err:  # the task itself failed: e.g. KilledWorker after retries
+                status = {"status": "failed", "error": type(err).__name__, "message": str(err)[:400]}
+                write_json(run.run_dir / STATUS, status)
+            statuses[str(run.run_dir)] = status
+            if bar:
+                bar.finished(status["status"] != "finished", f"{run.cell}/seed{run.seed}",
+                             _running(client, keys))
     return statuses
 
 
@@ -286,15 +280,24 @@ def sweep(scenario, grid=None, seeds: int | None = None, out="runs/sweep", worke
         raise FileExistsError(f"{out} exists and is not a neurosim sweep directory; choose another --out")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ScenarioError(plan.base.path, "--workers", f"expected a positive integer, got {workers!r}")
-    out.mkdir(parents=True, exist_ok=True)
-    sweep_data = {"grid": plan.grid, "seeds": len(plan.seeds)}
-    write_text(out / "scenario.toml", Scenario({**plan.base.data, "sweep": sweep_data}, plan.base.path,
-                                               plan.base.seeds).to_toml())
     todo = [r for r in plan.runs if not run_is_done(r, retry_failed)]
-    bar = SweepProgress(len(plan.runs), len(plan.runs) - len(todo), enabled=progress)
     start = time.perf_counter()
-    execute(todo, plan.base.path, workers, scheduler, bar)
-    bar.close()
+    # connect (or start the local workers) before writing anything: a wrong address writes nothing
+    client, cluster = open_client(workers, scheduler, len(todo)) if todo else (None, None)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        sweep_data = {"grid": plan.grid, "seeds": len(plan.seeds)}
+        write_text(out / "scenario.toml", Scenario({**plan.base.data, "sweep": sweep_data}, plan.base.path,
+                                                   plan.base.seeds).to_toml())
+        bar = SweepProgress(len(plan.runs), len(plan.runs) - len(todo), enabled=progress)
+        if todo:
+            execute(client, todo, plan.base.path, bar)
+        bar.close()
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     doc = summarize(plan.base, plan.grid, plan.cells, plan.seeds, out)
     doc.update(ran=len(todo), skipped=len(plan.runs) - len(todo), wall_seconds=time.perf_counter() - start,
                scheduler=scheduler or "local", workers=None if scheduler else workers or os.cpu_count())

@@ -23,6 +23,7 @@ from .learning import (plot_compare_curves, plot_compare_summary, plot_gradcheck
                        plot_gradcheck_projections, plot_history)
 from .report import write_report  # noqa: E402
 from .samples import plot_samples  # noqa: E402
+from .sweep import plot_sweep  # noqa: E402
 
 __all__ = ["plot_run", "write_report", "main_plot"]
 
@@ -89,8 +90,12 @@ def plot_run(run_dir: Path | str, strict: bool = False) -> list[Path]:
     if samples is not None:
         jobs.append(("samples", lambda: plot_samples(samples, plots / "samples.png")))
 
+    sweep = attempt("sweep", lambda: io.read_sweep(run_dir))
+    if sweep is not None:
+        jobs.append(("sweep", lambda: plot_sweep(sweep, plots)))
+
     written = [attempt(name, job) for name, job in jobs]
-    return [p for p in written if p is not None]
+    return [p for w in written for p in (w if isinstance(w, list) else [w]) if p is not None]
 
 
 def main_plot(run_dir: Path | str) -> int:

@@ -26,9 +26,11 @@ COMPARE_CSV = "compare.csv"
 COMPARE_HISTORY = "compare_history.csv"
 GRADCHECK = "gradcheck.json"
 SAMPLES = "samples.npz"
+SWEEP_JSON = "sweep.json"
+SWEEP_CSV = "sweep.csv"
 
 KNOWN_FILES = (SCENARIO, METRICS, NETWORK, TRACES, CHECKPOINT, HISTORY, COMPARE_JSON,
-               COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, SAMPLES)
+               COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, SAMPLES, SWEEP_JSON, SWEEP_CSV)
 
 
 def known_files(run_dir: Path | str) -> list[str]:
@@ -51,6 +53,11 @@ def read_scenario_text(run_dir: Path | str) -> str | None:
 
 def read_metrics(run_dir: Path | str) -> dict | None:
     return _read_json(Path(run_dir) / METRICS)
+
+
+def read_sweep(run_dir: Path | str) -> dict | None:
+    """``sweep.json`` of a ``neurosim sweep`` directory (one entry per cell, mean/std over seeds)."""
+    return _read_json(Path(run_dir) / SWEEP_JSON)
 
 
 def read_gradcheck(run_dir: Path | str) -> dict | None:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .io import flatten, known_files, read_metrics, read_scenario_text
+from .io import flatten, known_files, read_metrics, read_scenario_text, read_sweep
 
 # Figure stem → (order, caption). Unknown PNGs in plots/ are appended with a generic caption.
 CAPTIONS: dict[str, str] = {
@@ -33,7 +33,11 @@ CAPTIONS: dict[str, str] = {
                  "each estimator against the exact gradient, vs nudge strength |β|.",
     "gradcheck_projections": "Gradient check per projection: relative error vs |β|.",
     "samples": "Generated samples (samples.npz) against the reference data.",
+    "sweep_heatmap": "Sweep (sweep.json): the first two swept keys as a grid, colour = mean over seeds "
+                     "(averaged over any further keys), each square annotated mean ± std; grey: no seed finished.",
 }
+SWEEP_KEY_CAPTION = ("Sweep (sweep.json): headline metrics vs {key}, mean over seeds with a ±1 std band, one "
+                     "line per combination of the other swept keys (beyond six: their mean).")
 ORDER = list(CAPTIONS)
 
 CSS = """
@@ -102,11 +106,16 @@ def write_report(run_dir: Path | str, figures: list[Path] | None = None) -> Path
     metrics = read_metrics(run_dir)
     if metrics:
         parts.append(_metrics_table(metrics))
+    sweep = read_sweep(run_dir)
+    if sweep is not None:
+        from .sweep import sweep_table_html
+        parts.append(sweep_table_html(sweep))
     if figures:
         parts.append("<h2>Figures</h2>")
         for fig in figures:
             rel = f"plots/{fig.name}"
-            cap = CAPTIONS.get(fig.stem, fig.stem.replace("_", " "))
+            cap = CAPTIONS.get(fig.stem) or (SWEEP_KEY_CAPTION.format(key=fig.stem[len("sweep_"):])
+                                             if fig.stem.startswith("sweep_") else fig.stem.replace("_", " "))
             parts.append(f'<figure id="{html.escape(fig.stem, quote=True)}">'
                          f'<img src="{html.escape(rel, quote=True)}" alt="{html.escape(fig.stem, quote=True)}">'
                          f"<figcaption><b>{html.escape(fig.name)}</b> — {html.escape(cap)}</figcaption></figure>")
