@@ -137,8 +137,7 @@ def plot_sweep_heatmap(doc: dict, out: Path) -> Path | None:
                                                         1.6 + 0.6 * len(va)), layout="constrained", squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         mean, std = _grid_of(doc, a, b, metric)
-        cmap = plt.get_cmap("viridis").copy()
-        cmap.set_bad("#cccccc")
+        cmap = plt.get_cmap("viridis").with_extremes(bad="#cccccc")
         im = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, aspect="auto", origin="lower")
         finite = mean[np.isfinite(mean)]
         mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
