@@ -214,10 +214,11 @@ def open_client(workers: int | None, scheduler: str | None, n_runs: int):
     """(client, cluster or None): a connection to ``scheduler`` or a new LocalCluster of
     ``workers`` one-thread processes (default: the machine's cores, never more than the runs)."""
     from distributed import Client, LocalCluster
+    from distributed import TimeoutError as DaskTimeout
     if scheduler:
         try:
             return Client(scheduler, timeout="15s"), None
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, DaskTimeout) as err:
             raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
     n = max(1, min(workers or os.cpu_count() or 1, n_runs))
     env = {**WORKER_ENV, "NEUROSIM_BLAS_THREADS": os.environ.get("NEUROSIM_BLAS_THREADS", "1")}
@@ -238,6 +239,7 @@ def _running(client, keys: set) -> int:
 
 def execute(client, runs: list, path: str, bar: SweepProgress | None = None) -> dict:
     """Run every ``SweepRun`` on the cluster of ``client``; returns run_dir → status."""
+    from distributed import TimeoutError as DaskTimeout  # asyncio's on Python 3.10, the builtin later
     from distributed import wait
     statuses = {}
     futures = {client.submit(run_cell, r.toml, path, str(r.run_dir.resolve()), pure=False): r for r in runs}
@@ -246,7 +248,7 @@ def execute(client, runs: list, path: str, bar: SweepProgress | None = None) -> 
     while pending:
         try:
             done, pending = wait(pending, timeout=0.5, return_when="FIRST_COMPLETED")
-        except TimeoutError:
+        except (TimeoutError, DaskTimeout):
             if bar:
                 bar.update(_running(client, keys))
             continue

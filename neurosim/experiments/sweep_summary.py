@@ -7,7 +7,7 @@ names, e.g. ``tasks.digit.final``) over the seeds that finished::
 
 plus ``n_finished`` / ``n_failed`` and the failures' error and message (``status.json``).
 ``headline`` lists the metrics the figures and the printed table show: the kind's main metrics
-first, then every other metric that varies across runs, never a timing (``*seconds*``).
+first, then every other metric whose mean differs between cells, never a timing (``*seconds*``).
 """
 from __future__ import annotations
 
@@ -51,19 +51,19 @@ def numeric_metrics(metrics, prefix: str = "") -> dict:
     return out
 
 
-def headline(kind: str, names: list, per_run: list) -> list:
-    """The kind's main metrics present, then the others that vary across runs; no timings."""
+def headline(kind: str, names: list, cells: list) -> list:
+    """The kind's main metrics present, then the others whose cell means differ; no timings."""
     first = [n for pattern in PRIMARY.get(kind, ()) for n in names if fnmatch.fnmatchcase(n, pattern)]
     first = list(dict.fromkeys(first))
     rest = [n for n in names if n not in first and "seconds" not in n
-            and len({m.get(n) for m in per_run if n in m}) > 1]
+            and len({c["mean"].get(n) for c in cells if c["mean"].get(n) is not None}) > 1]
     return [n for n in first + rest if "seconds" not in n]
 
 
 def summarize(base, grid: dict, cells: list, seeds: list, out: Path) -> dict:
     """The sweep.json document of the run directories ``out/<cell>/seed<s>/``."""
     out = Path(out)
-    names, per_run, rows = [], [], []
+    names, rows = [], []
     for cell in cells:
         runs = []
         for s in seeds:
@@ -77,7 +77,6 @@ def summarize(base, grid: dict, cells: list, seeds: list, out: Path) -> dict:
             else:
                 runs.append((s, None, {"status": "missing"}))
         finished = [m for _, m, _ in runs if m is not None]
-        per_run += finished
         for m in finished:
             names += [n for n in m if n not in names]
         rows.append((cell, runs, finished))
@@ -97,7 +96,7 @@ def summarize(base, grid: dict, cells: list, seeds: list, out: Path) -> dict:
         doc_cells.append(entry)
     return {"scenario": base.path, "name": base["name"], "kind": base["kind"], "keys": list(grid),
             "values": grid, "seeds": list(seeds), "metrics": names,
-            "headline": headline(base["kind"], names, per_run), "cells": doc_cells}
+            "headline": headline(base["kind"], names, doc_cells), "cells": doc_cells}
 
 
 def write_summary(doc: dict, out: Path) -> None:
