@@ -22,11 +22,21 @@ def _cmd_run(args):
 
 
 def _cmd_validate(args):
+    """Check every file (one line each); exit 2 if any of them is invalid."""
     from .api import load
+    from .scenario.schema import ScenarioError
+    failed = 0
     for path in args.scenario:
-        load(path)
+        try:
+            load(path)
+        except ScenarioError as err:
+            failed += 1
+            print(f"neurosim: error: {err}", file=sys.stderr)
+            continue
         print(f"{path}: ok")
-    return 0
+    if failed and len(args.scenario) > 1:
+        print(f"neurosim: {failed} of {len(args.scenario)} scenario files are invalid", file=sys.stderr)
+    return EXIT_USAGE if failed else 0
 
 
 def _cmd_plot(args):

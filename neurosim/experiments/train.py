@@ -38,20 +38,6 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "test_accuracy", "gr
 EVAL_CHUNK = 1000
 
 
-def data_shape(name: str, options: dict) -> tuple[int, int] | None:
-    """(n_features, n_classes) of a registered data set without loading it (None: must load)."""
-    if name == "digits":
-        return 64, 10
-    if name == "mnist5k":
-        return 784, 10
-    if name == "xor":
-        return 2, 2
-    if name == "bars_and_stripes":
-        n = options.get("n", 4)
-        return (n * n, 2) if isinstance(n, int) else None
-    return None
-
-
 def load_data(spec: dict):
     """The scenario's data set, limited to ``limit_train`` / ``limit_test`` examples."""
     from ..data import load_dataset

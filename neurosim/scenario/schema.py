@@ -6,6 +6,7 @@ as ``network.blocks[2].size``) and what was expected — one line, never a trace
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -55,6 +56,9 @@ class Field:
         if not _type_ok(value, self.types):
             names = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in self.types)
             raise ScenarioError(path, key, f"expected {names}, got {_describe(value)}")
+        bad = first_nonfinite(value, key)
+        if bad is not None:  # TOML has nan and ±inf; no key of a scenario means them
+            raise ScenarioError(path, bad[0], f"expected a finite number, got {bad[1]!r}")
         if float in self.types and isinstance(value, int) and int not in self.types:
             value = float(value)
         if self.choices is not None and value not in self.choices:
@@ -127,6 +131,23 @@ class TableArray:
         return list(self.default)
 
 
+def first_nonfinite(value, key: str):
+    """``(dotted key, value)`` of the first NaN or ±inf inside ``value`` (numbers, arrays, tables)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return key, value
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            bad = first_nonfinite(v, f"{key}[{i}]")
+            if bad:
+                return bad
+    if isinstance(value, dict):
+        for k, v in value.items():
+            bad = first_nonfinite(v, _join(key, k))
+            if bad:
+                return bad
+    return None
+
+
 def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name
 
@@ -158,7 +179,10 @@ def string_list(v):
 
 
 def nested_numbers(v):
-    """A flat array of numbers or an array of such arrays."""
-    if all(isinstance(e, list) for e in v):
-        return None if all(number_list(e) is None for e in v) else "an array of numbers or of arrays of numbers"
+    """A flat array of numbers or a rectangular array of such arrays (rows of equal length)."""
+    if v and all(isinstance(e, list) for e in v):
+        if not all(number_list(e) is None for e in v):
+            return "an array of numbers or of arrays of numbers"
+        lengths = sorted({len(e) for e in v})
+        return None if len(lengths) == 1 else f"rows of equal length (got rows of {lengths} numbers)"
     return number_list(v)

@@ -360,3 +360,20 @@ GENERATIVE = Table({
 }, default="absent", doc="generative training and sampling (kind = \"generative\")")
 
 SECTIONS["generative"] = GENERATIVE
+
+
+# -- which kind reads which section ---------------------------------------------------------------
+#: top-level keys every kind reads
+COMMON_KEYS = ("name", "description", "kind", "seed", "network", "plots")
+#: kind → (sections it reads, sections it requires)
+KIND_SECTIONS = {
+    "relax": (("simulation", "clamps", "nudges", "probes"), ()),
+    "train": (("data", "training"), ("data", "training")),
+    "gradcheck": (("gradcheck",), ("gradcheck",)),
+    "generative": (("generative", "training"), ("generative", "training")),
+    "multitask": (("simulation", "tasks", "reverse", "multitask", "plasticity"), ("tasks", "multitask", "plasticity")),
+}
+
+
+def kinds_reading(section: str) -> list[str]:
+    return [k for k, (reads, _) in KIND_SECTIONS.items() if section in reads]
