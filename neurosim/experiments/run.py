@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..scenario.load import Scenario, load_scenario
+from ..scenario.schema import ScenarioError
 from .generative import run_generative
 from .multitask import run_multitask
 from .relax import run_relax
@@ -67,6 +68,15 @@ def params_arrays(params) -> dict:
     return out
 
 
+def require_packages(scenario: Scenario) -> None:
+    """Stop before anything is written when the scenario's data set needs a package that is missing."""
+    from ..data.datasets import missing_package
+    name = (scenario.get("data") or {}).get("name")
+    hint = missing_package(name) if name else None
+    if hint:
+        raise ScenarioError(scenario.path, "data.name", hint)
+
+
 def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
                  plots: bool | None = None) -> RunResult:
     """Run a scenario (a path or a :class:`Scenario`) into the run directory ``out``.
@@ -76,6 +86,7 @@ def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    require_packages(scenario)
     run_dir = Path(out)
     if run_dir.exists() and not resume and any(run_dir.iterdir()):
         # a fresh run replaces the files it owns, never a directory it did not write

@@ -15,6 +15,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 import tomli_w
 
+from .memory import check_memory
 from .schema import ScenarioError
 from .sections import COMMON_KEYS, KIND_SECTIONS, kinds_reading, root_schema
 
@@ -103,6 +104,7 @@ def from_dict(raw: dict, path: str = "<memory>") -> Scenario:
     check_network(data, path)
     for check in CHECKS:
         check(data, path)
+    check_memory(data, path)
     seeds = {"master": data["seed"]}
     ss = np.random.SeedSequence(data["seed"]).spawn(len(SEED_ROLES))
     for role, s in zip(SEED_ROLES, ss):
@@ -262,7 +264,7 @@ def check_training(data, path):
                                                       t["output_block"]) is None:
             raise ScenarioError(path, "training.rule", "expected a layered chain input → … → output "
                                 "without memories for 'bp_ff'")
-    if t["batch_size"] > (d["limit_train"] or 10 ** 9):
+    if d["limit_train"] and t["batch_size"] > d["limit_train"]:
         raise ScenarioError(path, "training.batch_size",
                             f"expected at most data.limit_train = {d['limit_train']} examples")
 
