@@ -217,3 +217,11 @@ def test_optional_data_set_validates_and_run_names_the_install(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "key 'data.name'" in err and "pip install" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind,key,value", [("relax", "simulation.duration", 1e300), ("relax", "seed", 10 ** 30),
+                                            ("train", "training.epochs", 10 ** 20)])
+def test_numbers_beyond_the_representable_range_are_refused(tmp_path, capsys, kind, key, value):
+    doc = BASES[kind]()
+    edit(doc, key, value)
+    assert "magnitude at most" in refused(tmp_path, capsys, doc, key)

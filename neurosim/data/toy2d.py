@@ -51,6 +51,8 @@ def _mixture(means, stds, weights):
     means = means[:, None] if means.ndim == 1 else means
     stds = np.asarray(stds, dtype=np.float64)
     stds = np.broadcast_to(stds[:, None] if stds.ndim == 1 else stds, means.shape)
+    if np.any(stds < 0):
+        raise ValueError("stds must be non-negative")
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (len(means),) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
         raise ValueError("weights must be K non-negative numbers summing to 1")

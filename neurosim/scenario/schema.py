@@ -56,9 +56,11 @@ class Field:
         if not _type_ok(value, self.types):
             names = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in self.types)
             raise ScenarioError(path, key, f"expected {names}, got {_describe(value)}")
-        bad = first_nonfinite(value, key)
+        bad = first_unbounded(value, key)
         if bad is not None:  # TOML has nan and ±inf; no key of a scenario means them
-            raise ScenarioError(path, bad[0], f"expected a finite number, got {bad[1]!r}")
+            what = "a finite number" if isinstance(bad[1], float) and not math.isfinite(bad[1]) else \
+                f"a number of magnitude at most {MAX_MAGNITUDE:.0e}"
+            raise ScenarioError(path, bad[0], f"expected {what}, got {_describe(bad[1])}")
         if float in self.types and isinstance(value, int) and int not in self.types:
             value = float(value)
         if self.choices is not None and value not in self.choices:
@@ -131,18 +133,26 @@ class TableArray:
         return list(self.default)
 
 
-def first_nonfinite(value, key: str):
-    """``(dotted key, value)`` of the first NaN or ±inf inside ``value`` (numbers, arrays, tables)."""
-    if isinstance(value, float) and not math.isfinite(value):
+#: no number in a scenario is larger: beyond it, counts overflow 64-bit integers (durations / dt
+#: become tick counts) and products of sizes leave float64's exact range
+MAX_MAGNITUDE = 1e15
+
+
+def first_unbounded(value, key: str):
+    """``(dotted key, value)`` of the first NaN, ±inf or number beyond ``MAX_MAGNITUDE`` inside
+    ``value`` (numbers, arrays, tables)."""
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= MAX_MAGNITUDE):
+        return key, value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
         return key, value
     if isinstance(value, list):
         for i, v in enumerate(value):
-            bad = first_nonfinite(v, f"{key}[{i}]")
+            bad = first_unbounded(v, f"{key}[{i}]")
             if bad:
                 return bad
     if isinstance(value, dict):
         for k, v in value.items():
-            bad = first_nonfinite(v, _join(key, k))
+            bad = first_unbounded(v, _join(key, k))
             if bad:
                 return bad
     return None
