@@ -186,7 +186,7 @@ class ConcurrentRun:
         clamp_trace = {self.tasks[k].name: [] for k in self.active}
         gain_trace = {self.tasks[k].name: [] for k in self.active}
         on = set()
-        bar = Progress(self.horizon, "concurrent", enabled=progress)
+        bar = Progress(self.horizon, "concurrent", enabled=progress, unit="τ")
         n_steps = int(round(self.horizon / delta))
         for step in range(n_steps + 1):
             t = step * delta

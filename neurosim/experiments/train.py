@@ -337,7 +337,8 @@ def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
         n0 = min(len(trainer.x_train), EVAL_CHUNK)
         ev0 = trainer.evaluate(trainer.x_train[:n0], trainer.y_train[:n0])
         record(0, {"train_loss": ev0.loss, "train_accuracy": ev0.accuracy}, 0.0)
-    bar = Progress(epochs, label=f"{scenario['name']} [{trainer.rule}]", enabled=progress)
+    bar = Progress(epochs, label=f"{scenario['name']} [{trainer.rule}, seed {scenario['seed']}]", enabled=progress,
+                   unit="epoch")
     for epoch in range(trainer.epoch + 1, epochs + 1):
         start = time.perf_counter()
         train = trainer.train_epoch(epoch, bar)
