@@ -18,6 +18,18 @@ class Progress:
         now = time.perf_counter() - self.start
         if now < self.delay or now - self.last_draw < 0.25:
             return
+        self._draw(now, done, extra)
+
+    def finish(self, extra: str = ""):
+        """Draw the 100 % frame (if the bar showed at all, or the work took longer than the
+        delay) and end the line: a bar left at 97 % reads as a run that stopped."""
+        if self.enabled:
+            now = time.perf_counter() - self.start
+            if self.shown or now >= self.delay:
+                self._draw(now, self.total, extra)
+        self.close()
+
+    def _draw(self, now: float, done: float, extra: str):
         self.last_draw, self.shown = now, True
         frac = min(1.0, done / self.total) if self.total > 0 else 1.0
         bar = "#" * int(30 * frac)
