@@ -44,17 +44,18 @@ def _phase(ckpt: Path):
     return state["phase"], state["current"] is not None
 
 
-def _kill_when(scenario: Path, out: Path, ready) -> tuple:
-    """Start ``neurosim run`` in a subprocess, SIGKILL it once ``ready(phase)`` holds for its
-    checkpoint; returns the phase it was killed at."""
-    cmd = [sys.executable, "-c", "import sys; from neurosim.cli import main; sys.exit(main())", "run", str(scenario), "--out", str(out),
-           "--no-plots", "--quiet"]
+def _kill_when(scenario: Path, out: Path, ready, resume: bool = False):
+    """Run ``neurosim run`` (``--resume``) in a subprocess and SIGKILL it once ``ready(phase)``
+    holds for its checkpoint; returns the phase it was killed at."""
+    cmd = [sys.executable, "-c", "import sys; from neurosim.cli import main; sys.exit(main())", "run",
+           str(scenario), "--out", str(out), "--no-plots", "--quiet"] + (["--resume"] if resume else [])
+    before = _phase(out / "checkpoint.npz")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             phase = _phase(out / "checkpoint.npz")
-            if phase is not None and ready(phase):
+            if phase is not None and phase != before and ready(phase):
                 proc.kill()  # SIGKILL: no cleanup, no final write
                 proc.wait()
                 return phase
@@ -102,21 +103,13 @@ def test_short_run_checkpoints_every_evaluation_and_reports_every_control(refere
         assert any(k.startswith("weights/") for k in z.files)
 
 
-def test_killed_during_the_concurrent_run_resumes_to_the_same_files(reference, tmp_path):
+def test_killed_twice_then_resumed_writes_the_same_files(reference, tmp_path):
+    """Killed after its first checkpoint (concurrent run), resumed and killed again inside a
+    control (an isolated run's or a batch control's own checkpoint), resumed to the end."""
     scenario, ref_out, _ = reference
     out = tmp_path / "killed"
-    phase, _ = _kill_when(scenario, out, lambda ph: ph[0] == "concurrent")
-    assert phase == "concurrent"
-    run(scenario, out, resume=True, plots=False)
-    _same_run(ref_out, out)
-
-
-def test_killed_during_the_controls_resumes_to_the_same_files(reference, tmp_path):
-    scenario, ref_out, _ = reference
-    out = tmp_path / "killed"
-    # killed inside a control (an isolated run's or a batch control's own checkpoint)
-    phase = _kill_when(scenario, out, lambda ph: ph[0] == "controls" and ph[1])
-    assert phase == ("controls", True)
+    assert _kill_when(scenario, out, lambda ph: ph[0] == "concurrent") == ("concurrent", False)
+    assert _kill_when(scenario, out, lambda ph: ph == ("controls", True), resume=True) == ("controls", True)
     run(scenario, out, resume=True, plots=False)
     _same_run(ref_out, out)
     run(scenario, out, resume=True, plots=False)  # resuming a finished run changes nothing
@@ -156,16 +149,56 @@ def test_a_checkpoint_of_another_kind_is_refused(tmp_path):
         read_checkpoint(path, "multitask")
 
 
-def test_cli_resume_with_a_damaged_checkpoint_exits_2(reference, tmp_path):
+def test_cli_resume_with_a_damaged_checkpoint_exits_2(reference, tmp_path, capsys):
+    from neurosim.cli import main
     scenario, _, _ = reference
     out = tmp_path / "damaged"
     out.mkdir()
     (out / "scenario.toml").write_text(scenario.read_text())
     (out / "checkpoint.npz").write_bytes(b"PK\x03\x04 truncated")
-    proc = subprocess.run([sys.executable, "-c", "import sys; from neurosim.cli import main; sys.exit(main())", "run", str(scenario),
-                           "--out", str(out), "--resume", "--no-plots", "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
+    assert main(["run", str(scenario), "--out", str(out), "--resume", "--no-plots", "--quiet"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "checkpoint.npz" in lines[0] and "damaged or truncated" in lines[0]
     assert not (out / "metrics.json").exists() and not (out / "network.json").exists()  # nothing written
+
+
+@pytest.mark.parametrize("rule", ["bp", "ep_symmetric"])
+def test_a_batch_control_stopped_at_a_checkpoint_continues_bit_identically(reference, rule):
+    from neurosim.data import load_dataset
+    from neurosim.data.multimodal import modality_fields
+    from neurosim.experiments.multitask import port_blocks, task_specs
+    from neurosim.experiments.multitask_controls import BatchControl
+    from neurosim.experiments.setup import make_network
+    from neurosim.learning.nudging import RelaxConfig
+    sc = load_scenario(reference[0])
+    mt = sc["multitask"]
+    train, _ = modality_fields(load_dataset("digits"), sc.rng("data"), mt["code_dim"], mt["code_noise"])
+    net, tasks = make_network(sc["network"]), task_specs(sc)
+    params0 = net.init_params(sc.rng("params"))
+    relax = RelaxConfig(scheduler="sync", dt=0.125, integrator="exp", free_duration=8.0, nudged_duration=4.0,
+                        tol=1e-6, check_every=2.0)
+
+    def control():
+        return BatchControl(net, params0, tasks, [0, 1, 2, 0, 1], rule, 0.01, train, port_blocks(tasks), relax,
+                            4, sc.rng("training"))
+
+    whole = control().run()
+    saved = []
+
+    class Killed(Exception):
+        pass
+
+    def checkpoint(c):
+        arrays, meta = c.state_dict()
+        saved.append(({k: v.copy() for k, v in arrays.items()}, json.loads(json.dumps(meta))))
+        raise Killed
+
+    first = control()
+    with pytest.raises(Killed):
+        first.run(checkpoint=lambda: checkpoint(first), every=2)
+    resumed = control()
+    resumed.load_state_dict(*saved[0])
+    assert resumed.done == 2
+    params = resumed.run()
+    for kind, name, a in whole.items():
+        assert np.array_equal(a, getattr(params, kind)[name]), (kind, name)

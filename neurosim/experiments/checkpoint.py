@@ -98,7 +98,7 @@ def scenario_differences(old, new, prefix: str = "") -> list[str]:
     return [] if old == new else [prefix]
 
 
-def check_same_scenario(path, saved: dict, current: dict, may_change=("plots", "description")) -> None:
+def check_same_scenario(path, saved: dict, current: dict, may_change=("name", "description", "plots")) -> None:
     """Refuse a resume whose scenario differs from the checkpoint's beyond ``may_change``
     (top-level or dotted keys)."""
     diff = [d for d in scenario_differences(saved, _plain(current))

@@ -178,8 +178,9 @@ class MultitaskRun:
 
             if isinstance(control, ConcurrentRun):
                 n_steps = int(round(control.horizon / control.cfg.sample_interval))
-                control.run(lambda t, params, key=key, c=control: self.save((key, c)), self.mt["eval_every"],
-                            step_fn=lambda step: show(step / n_steps))
+                # a checkpoint every eval_every of the isolated run (none at its start: nothing done yet)
+                control.run(lambda t, params, key=key, c=control: t > 0 and self.save((key, c)),
+                            self.mt["eval_every"], step_fn=lambda step: show(step / n_steps))
                 params, failure = control.compiled.params(), None
             else:
                 params = control.run(on_batch=lambda done, c=control: show(done / len(c.order)),
