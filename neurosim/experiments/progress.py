@@ -77,6 +77,14 @@ class Progress:
                           f"{now:.1f} s{eta}{extra}\n")
         self.stream.flush()
 
+    def finish(self, extra: str = "") -> None:
+        """The work is done: record the full count (and ``extra``) and draw the final frame."""
+        if self.enabled and not self.closed:
+            self.done, self.extra = self.total, extra or self.extra
+            if self.bar is not None:
+                self.bar.n = self.done
+        self.close()
+
     def close(self) -> None:
         """Draw the final frame (the count reached) and end the line."""
         if not self.enabled or self.closed:

@@ -8,7 +8,8 @@ from pathlib import Path
 from ..scenario.load import Scenario, load_scenario
 from ..scenario.schema import ScenarioError
 from .generative import run_generative
-from .multitask import run_multitask
+from .multitask_run import check_resume as check_multitask_resume
+from .multitask_run import run_multitask
 from .relax import run_relax
 from .train import run_train
 from .rundir import read_csv, write_json, write_npz, write_text
@@ -27,6 +28,11 @@ RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenar
            "generative": run_generative,
            "multitask": run_multitask,
            "train": run_train}
+
+
+#: kind → check(scenario, run_dir) run before anything is written when resuming: a damaged
+#: checkpoint or a changed scenario is refused without touching the run directory
+RESUME_CHECKS = {"multitask": check_multitask_resume}
 
 
 @dataclass
@@ -88,6 +94,8 @@ def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
         scenario = load_scenario(scenario)
     require_packages(scenario)
     run_dir = Path(out)
+    if resume and scenario["kind"] in RESUME_CHECKS:
+        RESUME_CHECKS[scenario["kind"]](scenario, run_dir)
     if run_dir.exists() and not resume and any(run_dir.iterdir()):
         # a fresh run replaces the files it owns, never a directory it did not write
         if not (run_dir / "scenario.toml").exists():
