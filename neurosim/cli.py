@@ -22,11 +22,21 @@ def _cmd_run(args):
 
 
 def _cmd_validate(args):
+    """Check every file (one line each); exit 2 if any of them is invalid."""
     from .api import load
+    from .scenario.schema import ScenarioError
+    failed = 0
     for path in args.scenario:
-        load(path)
+        try:
+            load(path)
+        except ScenarioError as err:
+            failed += 1
+            print(f"neurosim: error: {err}", file=sys.stderr)
+            continue
         print(f"{path}: ok")
-    return 0
+    if failed and len(args.scenario) > 1:
+        print(f"neurosim: {failed} of {len(args.scenario)} scenario files are invalid", file=sys.stderr)
+    return EXIT_USAGE if failed else 0
 
 
 def _cmd_plot(args):
@@ -170,10 +180,12 @@ COMMANDS["sweep"] = ("run a scenario over a grid of keys x seeds on local proces
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"neurosim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="run a scenario file into a run directory")
+    p = sub.add_parser("run", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="run a scenario file into a run directory")
     p.add_argument("scenario")
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
@@ -181,33 +193,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("validate", help="check scenario files without running them")
+    p = sub.add_parser("validate", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="check scenario files without running them")
     p.add_argument("scenario", nargs="+")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("plot", help="redraw every figure and report.html of a run directory")
+    p = sub.add_parser("plot", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="redraw every figure and report.html of a run directory")
     p.add_argument("run_dir")
     p.set_defaults(func=_cmd_plot)
 
-    p = sub.add_parser("list", help="list the bundled scenarios")
+    p = sub.add_parser("list", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="list the bundled scenarios")
     p.add_argument("--dir", default=None, help="folder of scenarios (default: ./scenarios)")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("bench", help="engine benchmarks (block updates/s, GFLOP/s vs numpy)")
+    p = sub.add_parser("bench", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="engine benchmarks (block updates/s, GFLOP/s vs numpy)")
     p.add_argument("--quick", action="store_true", help="shorter measurements")
     p.set_defaults(func=_cmd_bench)
 
     for name, (help_text, add_args, func) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, help=help_text)
         add_args(p)
         p.set_defaults(func=func)
     return parser
 
 
 def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    # imported after parsing: --help and --version must not wait for numba
     from .engine.simulator import SimulationDiverged
     from .scenario.schema import ScenarioError
-    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ScenarioError as err:

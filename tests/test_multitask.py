@@ -118,7 +118,7 @@ def _tiny_multitask(lr):
 
 
 def test_concurrent_learning_improves_and_fails_without_plasticity(tmp_path):
-    from neurosim.experiments.multitask import run_multitask
+    from neurosim.experiments.multitask_run import run_multitask
     learned, _, _ = run_multitask(_tiny_multitask(0.004), False, tmp_path, False)
     frozen, _, _ = run_multitask(_tiny_multitask(0.0), False, tmp_path, False)
     t_l, t_f = learned["tasks"]["inpaint"], frozen["tasks"]["inpaint"]

@@ -46,7 +46,7 @@ CASES = [
     ("unknown_block_in_projection", {"network.projections.0.pre": "nope"}, "network.projections[0].pre"),
     ("unknown_input_block", {"training.input_block": "nope"}, "training.input_block"),
     ("unknown_output_block", {"training.output_block": "nope"}, "training.output_block"),
-    ("unknown_block_in_nudge_task", {"nudges": [{"block": "nope", "target": [0.0]}]}, "nudges[0].block"),
+    ("nudges_in_train_kind", {"nudges": [{"block": "nope", "target": [0.0]}]}, "nudges"),
     ("input_size_mismatch", {"network.blocks.0.size": 63}, "training.input_block"),
     ("output_size_mismatch", {"network.blocks.2.size": 9}, "training.output_block"),
     ("negative_lr", {"training.lr": -0.1}, "training.lr"),

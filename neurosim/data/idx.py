@@ -21,6 +21,16 @@ def _open(path, mode):
     return gzip.open(path, mode) if path.suffix == ".gz" else open(path, mode)
 
 
+def read_idx_shape(path) -> tuple[int, ...]:
+    """The array shape an IDX file's header declares (the data are not read)."""
+    with _open(path, "rb") as f:
+        head = f.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _TYPES:
+            raise ValueError(f"{path}: not an IDX file (bad magic number {head!r})")
+        dims = f.read(4 * head[3])
+    return tuple(int(s) for s in np.frombuffer(dims, dtype=">u4", count=head[3]))
+
+
 def read_idx(path) -> np.ndarray:
     """The array stored in an IDX file (native byte order)."""
     with _open(path, "rb") as f:

@@ -13,12 +13,15 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.datasets import make_moons
 
+from ..options import at_least, greater_than, option_ranges
+
 
 def standard_normal(n: int, rng: np.random.Generator, dim: int = 2) -> np.ndarray:
     """x ~ N(0, I_dim), shape (n, dim)."""
     return rng.standard_normal((n, dim))
 
 
+@option_ranges(noise=at_least(0))
 def moons(n: int, rng: np.random.Generator, noise: float = 0.1) -> np.ndarray:
     """scikit-learn's two moons (``make_moons(n, noise=noise)``, isotropic Gaussian noise of std
     ``noise``), seeded from ``rng`` so the draw is reproducible and still sklearn's distribution."""
@@ -34,6 +37,7 @@ def eight_gaussians_params(radius: float = 2.0, std: float = 0.2):
     return means, np.full(8, float(std)), np.full(8, 1.0 / 8)
 
 
+@option_ranges(radius=greater_than(0), std=greater_than(0))
 def eight_gaussians(n: int, rng: np.random.Generator, radius: float = 2.0,
                     std: float = 0.2) -> np.ndarray:
     """8 Gaussians on a circle of radius ``radius`` (default 2), each mode isotropic with
@@ -47,6 +51,8 @@ def _mixture(means, stds, weights):
     means = means[:, None] if means.ndim == 1 else means
     stds = np.asarray(stds, dtype=np.float64)
     stds = np.broadcast_to(stds[:, None] if stds.ndim == 1 else stds, means.shape)
+    if np.any(stds < 0):
+        raise ValueError("stds must be non-negative")
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (len(means),) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
         raise ValueError("weights must be K non-negative numbers summing to 1")

@@ -95,16 +95,26 @@ class ProbeRecorder:
                                 self.energy[:self.count].copy()))
         self._alloc(0)
 
+    def state_dict(self) -> dict:
+        """Everything recorded so far (between runs) and the time the next sample is due."""
+        time, state, energy = self._joined()
+        return {"time": time, "state": state, "energy": energy, "next_time": np.array(self.next_time)}
+
+    def load_state_dict(self, arrays: dict) -> None:
+        self.chunks = ([(arrays["time"].copy(), arrays["state"].copy(), arrays["energy"].copy())]
+                       if len(arrays["time"]) else [])
+        self.next_time = float(arrays["next_time"])
+        self._alloc(0)
+
+    def _joined(self):
+        if not self.chunks:
+            return (np.zeros(0), np.zeros((0, self.idx.size), dtype=self.c.dtype),
+                    np.zeros((0, 0), dtype=self.c.dtype))
+        return tuple(np.concatenate([c[i] for c in self.chunks]) for i in range(3))
+
     def traces(self) -> dict[str, np.ndarray]:
         """``time`` (S,), ``energy`` (S, P) if recorded, ``activity/<block>`` (S, k, n)."""
-        if not self.chunks:
-            time = np.zeros(0)
-            state = np.zeros((0, self.idx.size), dtype=self.c.dtype)
-            energy = np.zeros((0, 0), dtype=self.c.dtype)
-        else:
-            time = np.concatenate([c[0] for c in self.chunks])
-            state = np.concatenate([c[1] for c in self.chunks])
-            energy = np.concatenate([c[2] for c in self.chunks])
+        time, state, energy = self._joined()
         out = {"time": time}
         if self.spec is not None and self.spec.energy:
             out["energy"] = energy
@@ -143,6 +153,19 @@ class EventRecorder:
         if self.enabled and self.count:
             self.chunks.append((self.time[:self.count].copy(), self.block[:self.count].copy()))
         self.count = 0
+
+    def state_dict(self) -> tuple[dict, dict]:
+        """The events flushed so far and the buffer as it stands (the kernels fill it on)."""
+        done = self.chunks
+        arrays = {"time": np.concatenate([c[0] for c in done]) if done else np.zeros(0),
+                  "block": np.concatenate([c[1] for c in done]) if done else np.zeros(0, dtype=np.int64),
+                  "buffer_time": self.time[:self.count].copy(), "buffer_block": self.block[:self.count].copy()}
+        return arrays, {"count": int(self.count), "total": int(self.total)}
+
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        self.chunks = [(arrays["time"].copy(), arrays["block"].copy())] if len(arrays["time"]) else []
+        self.count, self.total = int(meta["count"]), int(meta["total"])
+        self.time[:self.count], self.block[:self.count] = arrays["buffer_time"], arrays["buffer_block"]
 
     def arrays(self):
         self.flush()

@@ -66,6 +66,16 @@ class TickScheduler:
             sim.t = t_stop
             n_total -= n
 
+    def state_dict(self) -> tuple[dict, dict]:
+        """``(arrays, meta)`` to continue bit-identically: ticks done and the order stream."""
+        return {}, {"ticks_done": self.ticks_done,
+                    "rng": self.rng.bit_generator.state if self.rng is not None else None}
+
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        self.ticks_done = int(meta["ticks_done"])
+        if self.rng is not None:
+            self.rng.bit_generator.state = meta["rng"]
+
 
 class PoissonScheduler:
     """Every block on its own exponential clock; a binary heap of (time, seq, block)."""
@@ -105,6 +115,21 @@ class PoissonScheduler:
                 sim.t = t
                 sim.diverged(b)
             # EVENTS_FULL: the event recorder flushed in advance(); go on
+
+    #: the clocks: pending update times (a heap), the pre-drawn intervals, each block's last update
+    CLOCK_ARRAYS = ("draws", "draw_pos", "heap_t", "heap_seq", "heap_id", "last")
+
+    def state_dict(self) -> tuple[dict, dict]:
+        """``(arrays, meta)`` to continue bit-identically: the clocks and every block's stream."""
+        return ({k: getattr(self, k).copy() for k in self.CLOCK_ARRAYS},
+                {"seq": int(self.seq), "rngs": [rng.bit_generator.state for rng in self.rngs]})
+
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        for k in self.CLOCK_ARRAYS:
+            getattr(self, k)[...] = arrays[k]
+        self.seq = int(meta["seq"])
+        for rng, state in zip(self.rngs, meta["rngs"], strict=True):
+            rng.bit_generator.state = state
 
 
 def make_scheduler(kind: str, compiled, dt: float, integrator: str, seed_seq, t0: float = 0.0):

@@ -196,3 +196,39 @@ class Simulator:
     @property
     def n_events(self) -> int:
         return self.events.total
+
+    # -- checkpoints --------------------------------------------------------------------------
+    #: buffers that, with the compiled weights and biases, are the whole simulated state
+    STATE_BUFFERS = ("x", "r", "g", "target", "scratch", "free", "nudge_cost", "lam_kind", "lam_amp",
+                     "lam_omega", "lam_phase", "lam_t_on", "lam_t_off")
+
+    def state_dict(self) -> tuple[dict, dict]:
+        """``(arrays, meta)``: everything a resumed simulator needs to continue bit-identically —
+        states, clamps, nudges, the weight and bias buffers, the scheduler's clocks and random
+        streams, and what the probes and the event recorder hold so far."""
+        arrays = {f"sim/{k}": getattr(self, k).copy() for k in self.STATE_BUFFERS}
+        arrays["sim/w"], arrays["sim/bias"] = self.c.w.copy(), self.c.bias.copy()
+        s_arrays, s_meta = self.scheduler.state_dict()
+        arrays.update({f"scheduler/{k}": v for k, v in s_arrays.items()})
+        arrays.update({f"probes/{k}": v for k, v in self.probes.state_dict().items()})
+        e_arrays, e_meta = self.events.state_dict()
+        arrays.update({f"events/{k}": v for k, v in e_arrays.items()})
+        meta = {"t": self.t, "scheduler": self.scheduler_name, "scheduler_state": s_meta, "events": e_meta}
+        return arrays, meta
+
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        """Restore :meth:`state_dict` into this simulator (built for the same network and
+        particles); buffers are written in place because the kernels' argument tuples hold them."""
+        if meta["scheduler"] != self.scheduler_name:
+            raise ValueError(f"state of a {meta['scheduler']!r} simulator, this one is {self.scheduler_name!r}")
+        for k in self.STATE_BUFFERS:
+            getattr(self, k)[...] = arrays[f"sim/{k}"]
+        self.c.w[...], self.c.bias[...] = arrays["sim/w"], arrays["sim/bias"]
+        self.t = float(meta["t"])
+        self.scheduler.load_state_dict(_under("scheduler/", arrays), meta["scheduler_state"])
+        self.probes.load_state_dict(_under("probes/", arrays))
+        self.events.load_state_dict(_under("events/", arrays), meta["events"])
+
+
+def _under(prefix: str, arrays: dict) -> dict:
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}

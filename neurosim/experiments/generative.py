@@ -468,7 +468,7 @@ def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
             print(f"resuming {scenario['name']} after step {tr.step}", file=sys.stderr)
     g = tr.g
     steps, every = g["steps"], g["eval_every"]
-    bar = Progress(steps, label=f"{scenario['name']} [{tr.rule}]", enabled=progress)
+    bar = Progress(steps, label=f"{scenario['name']} [{tr.rule}]", enabled=progress, unit="step")
     train_seconds = sum(r["seconds"] or 0.0 for r in tr.history)
     losses = []
     start = time.perf_counter()

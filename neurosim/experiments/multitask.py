@@ -8,28 +8,23 @@ an online rule (``learning/plasticity.py``) — no phases and no global "learn n
 Measured over time, per task, on held-out data: the task's cost and metric (accuracy or mean
 squared error), with the network's free equilibrium as the answer; reverse inference p(C | X) with
 the same weights; the overlap fraction (time with at least two tasks clamped).
+
+This module is the concurrent run and its evaluation; the batch controls are in
+``multitask_controls.py``, the runner with its checkpoints in ``multitask_run.py``.
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
 from ..build import build
-from ..data import load_dataset
-from ..data.multimodal import modality_fields
 from ..engine.probes import ProbeSpec
 from ..engine.simulator import Simulator
-from ..learning.estimators import Problem, get_estimator
 from ..learning.gradients import cosine
-from ..learning.nudging import RelaxConfig
-from ..learning.optim import make_optimizer, resolve_lrs
 from ..learning.plasticity import OnlinePlasticity, PlasticityConfig, lr_factor
 from ..learning.reference import implicit_gradient
 from ..model.network import Params
-from ..model.tasks import TaskSpec, busy_fraction, overlap_fraction, timeline
+from ..model.tasks import TaskSpec, timeline
 from .progress import Progress
-from .rundir import write_csv
 from .setup import make_network
 
 
@@ -137,15 +132,16 @@ class ConcurrentRun:
         p = self.compiled.n_particles
         for b in self.ports:
             self.sim.clamp(b, np.zeros((p, self.net.block(b).size)))
+        self._reset()
 
     def period(self, k: int) -> float:
         return self.scenario["plasticity"]["period"] if self.rhythm == "shared" else self.tasks[k].period
 
-    def _start(self, k: int, episode):
+    def _start(self, k: int, i: int):
         task, p = self.tasks[k], self.compiled.n_particles
         idx = self.data_rng.integers(0, len(self.train["_y"]), size=p)
-        self.showing[k] = (episode, task.condition_values(self.train, idx, self.data_rng))
-        self._show(k, episode.start)
+        self.showing[k] = (i, task.condition_values(self.train, idx, self.data_rng))
+        self._show(k, self.episodes[i].start)
         kind = "rotation" if self.cfg.rule == "hep_continuous" else "sinusoid"
         for b, f in zip(task.target, task.target_fields):
             self.sim.unclamp(b)
@@ -153,7 +149,7 @@ class ConcurrentRun:
                            omega=2 * np.pi / self.period(k))
 
     def _gain(self, k: int, t: float) -> float:
-        episode, _ = self.showing[k]
+        episode = self.episodes[self.showing[k][0]]
         return self.tasks[k].fade_gain(t, episode.start, episode.stop)
 
     def _show(self, k: int, t: float):
@@ -171,57 +167,116 @@ class ConcurrentRun:
         for b in task.blocks:
             self.sim.clamp(b, np.zeros((p, self.net.block(b).size)))
 
-    def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False):
-        """Advance to the horizon; ``evaluate_fn(t, params)`` is called every ``eval_every``.
+    def _switches(self):
+        """(time, on/off, task, episode index) of every clamp switch, in time order."""
+        return sorted([(e.start, 1, e.task, i) for i, e in enumerate(self.episodes)] +
+                      [(e.stop, 0, e.task, i) for i, e in enumerate(self.episodes)], key=lambda s: s[:3])
+
+    def _reset(self):
+        """The loop's position: step (a sample of δ), whether step's switches (and its evaluation)
+        are done, the next switch and evaluation, the clamps on, and the per-task traces."""
+        self.step, self.begun, self.i_sw, self.next_eval = 0, False, 0, 0.0
+        self.showing, self.on = {}, set()
+        self.trace = {kind: {self.tasks[k].name: [] for k in self.active} for kind in ("clamp", "gain", "lambda")}
+
+    def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False, step_fn=None):
+        """Advance to the horizon (or continue from :meth:`load_state_dict`); ``evaluate_fn(t,
+        params)`` is called at t = 0, ``eval_every``, 2·``eval_every`` …, after the clamps switched
+        at t — a checkpoint written there continues exactly where the run stood; ``step_fn(step)``
+        after every sample (progress of a caller's own bar).
 
         Time advances in plasticity samples of δ; a clamp switches on or off at the first sample
         at or after its episode's start or stop (episodes last ≥ 10 τ, δ = 0.25 τ)."""
+        if evaluate_fn is not None and eval_every is None:
+            raise ValueError("evaluate_fn needs eval_every")
         delta = self.cfg.sample_interval
-        switches = sorted([(e.start, 1, e.task, e) for e in self.episodes] +
-                          [(e.stop, 0, e.task, e) for e in self.episodes], key=lambda s: s[:3])
-        self.showing = {}
-        fading = any(self.tasks[k].fade > 0 for k in self.active)
-        i_sw, next_eval = 0, 0.0
-        lam_trace = {self.tasks[k].name: [] for k in self.active}
-        clamp_trace = {self.tasks[k].name: [] for k in self.active}
-        gain_trace = {self.tasks[k].name: [] for k in self.active}
-        on = set()
-        bar = Progress(self.horizon, "concurrent", enabled=progress)
         n_steps = int(round(self.horizon / delta))
-        for step in range(n_steps + 1):
-            t = step * delta
-            while i_sw < len(switches) and switches[i_sw][0] <= t + 1e-9:
-                _, kind, k, episode = switches[i_sw]
-                if kind == 0:
-                    self._stop(k)
-                    on.discard(k)
-                else:
-                    self._start(k, episode)
-                    on.add(k)
-                i_sw += 1
-            if fading:
-                for k in on:
-                    if self.tasks[k].fade > 0:
-                        self._show(k, t)
-            if evaluate_fn is not None and t >= next_eval - 1e-9:
-                evaluate_fn(t, self.compiled.params())
-                next_eval += eval_every
-            if step == n_steps:
+        switches = self._switches()
+        fading = any(self.tasks[k].fade > 0 for k in self.active)
+        t0 = self.step * delta
+        bar = Progress(self.horizon - t0, "concurrent" if len(self.active) > 1 else f"alone: {self.tasks[self.active[0]].name}",
+                       enabled=progress, unit="τ")
+        while True:
+            t = self.step * delta
+            if not self.begun:
+                while self.i_sw < len(switches) and switches[self.i_sw][0] <= t + 1e-9:
+                    _, kind, k, i = switches[self.i_sw]
+                    if kind == 0:
+                        self._stop(k)
+                        self.on.discard(k)
+                    else:
+                        self._start(k, i)
+                        self.on.add(k)
+                    self.i_sw += 1
+                if fading:
+                    for k in self.on:
+                        if self.tasks[k].fade > 0:
+                            self._show(k, t)
+                self.begun = True
+                if evaluate_fn is not None and t >= self.next_eval - 1e-9:
+                    self.next_eval += eval_every
+                    evaluate_fn(t, self.compiled.params())
+            if self.step == n_steps:
                 break
             self.sim.run(delta)
             self.plasticity.lr_scale = lr_factor(self.cfg.lr_schedule, t / self.horizon, self.cfg.lr_final)
             self.plasticity.step(self.sim.r, self.sim.t)
             for k in self.active:
-                name = self.tasks[k].name
-                clamp_trace[name].append(1 if k in on else 0)
-                gain_trace[name].append(self._gain(k, t) if k in on else 0.0)
-                lam_trace[name].append(self.sim.lam(self.tasks[k].target[0]) if k in on else 0.0)
-            bar.update(t)
+                name, on = self.tasks[k].name, k in self.on
+                self.trace["clamp"][name].append(1 if on else 0)
+                self.trace["gain"][name].append(self._gain(k, t) if on else 0.0)
+                self.trace["lambda"][name].append(self.sim.lam(self.tasks[k].target[0]) if on else 0.0)
+            self.step, self.begun = self.step + 1, False
+            bar.update(t + delta - t0)
+            if step_fn is not None:
+                step_fn(self.step)
         bar.close()
-        self.lam_trace = {k: np.asarray(v) for k, v in lam_trace.items()}
-        self.clamp_trace = {k: np.asarray(v) for k, v in clamp_trace.items()}
-        self.gain_trace = {k: np.asarray(v) for k, v in gain_trace.items()}
+        self.clamp_trace = {k: np.asarray(v) for k, v in self.trace["clamp"].items()}
+        self.gain_trace = {k: np.asarray(v) for k, v in self.trace["gain"].items()}
+        self.lam_trace = {k: np.asarray(v) for k, v in self.trace["lambda"].items()}
         return self.compiled.params()
+
+    @property
+    def finished(self) -> bool:
+        return self.step == int(round(self.horizon / self.cfg.sample_interval)) and self.begun
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> tuple[dict, dict]:
+        """``(arrays, meta)``: the simulator, the synapses' running averages, the loop's position,
+        the examples on show (drawn with their noise) and the data stream's state."""
+        sim_arrays, sim_meta = self.sim.state_dict()
+        pl_arrays, pl_meta = self.plasticity.state_dict()
+        arrays = {**sim_arrays, **{f"plasticity/{k}": v for k, v in pl_arrays.items()}}
+        for kind, per_task in self.trace.items():
+            for name, values in per_task.items():
+                arrays[f"trace/{kind}/{name}"] = np.asarray(values, dtype=np.int8 if kind == "clamp" else float)
+        showing = {}
+        for k, (i, values) in self.showing.items():
+            showing[str(k)] = {"episode": i, "blocks": sorted(values)}
+            for b, v in values.items():
+                arrays[f"showing/{k}/{b}"] = v
+        meta = {"sim": sim_meta, "plasticity": pl_meta, "step": self.step, "begun": self.begun,
+                "i_sw": self.i_sw, "next_eval": self.next_eval, "on": sorted(self.on), "showing": showing,
+                "data_rng": self.data_rng.bit_generator.state, "active": self.active,
+                "n_episodes": len(self.episodes)}
+        return arrays, meta
+
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        """Continue from :meth:`state_dict` (same scenario, tasks and ``active``)."""
+        if meta["active"] != self.active or meta["n_episodes"] != len(self.episodes):
+            raise ValueError("the saved run had other tasks or another timeline")
+        self.sim.load_state_dict(arrays, meta["sim"])
+        self.plasticity.load_state_dict({k[len("plasticity/"):]: v for k, v in arrays.items()
+                                         if k.startswith("plasticity/")}, meta["plasticity"])
+        self._reset()
+        self.step, self.begun, self.i_sw = int(meta["step"]), bool(meta["begun"]), int(meta["i_sw"])
+        self.next_eval, self.on = float(meta["next_eval"]), set(meta["on"])
+        for kind, per_task in self.trace.items():
+            for name in per_task:
+                per_task[name] = arrays[f"trace/{kind}/{name}"].tolist()
+        for k, entry in meta["showing"].items():
+            self.showing[int(k)] = (entry["episode"], {b: arrays[f"showing/{k}/{b}"] for b in entry["blocks"]})
+        self.data_rng.bit_generator.state = meta["data_rng"]
 
     def traces(self) -> dict:
         tr = self.sim.traces()
@@ -239,35 +294,6 @@ class ConcurrentRun:
         tr["episode_stop"] = np.array([e.stop for e in self.episodes])
         tr["task_names"] = np.array([t.name for t in self.tasks])
         return tr
-
-
-# -- controls: batch training with phases, one task at a time --------------------------------
-def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: RelaxConfig,
-                  rng: np.random.Generator) -> Problem:
-    """One batch of task k as a supervised problem: conditions clamped, idle ports silent."""
-    clamps = silent(ports, set(task.blocks), len(idx), net)
-    clamps.update(task.condition_values(data, idx, rng))
-    if len(task.target) != 1:
-        raise ValueError(f"task {task.name!r}: batch controls need one target block")
-    return Problem(build(net, params, len(idx)), clamps, task.target[0], data[task.target_fields[0]][idx],
-                   task.cost, relax)
-
-
-def batch_train(net, params: Params, tasks: list[TaskSpec], order: list[int], rule: str, lr: float,
-                data: dict, ports, relax: RelaxConfig, batch: int, rng: np.random.Generator,
-                optimizer: str = "adam") -> Params:
-    """Synchronous two-phase training: batches of the tasks in ``order`` (one task per batch),
-    the gradient from ``rule`` (``ep_symmetric``, ``bp``, …), the shared optimiser."""
-    params = params.copy()
-    estimator = get_estimator(rule, **({"beta": tasks[0].lam} if rule.startswith("ep") else {}))
-    lrs = resolve_lrs(params, [(p.name, p.pre, p.post) for p in net.projections], lr)
-    optimizer = make_optimizer(optimizer, params, lrs)
-    n = len(data["_y"])
-    for k in order:
-        idx = rng.integers(0, n, size=batch)
-        grad, _ = estimator.gradient(batch_problem(net, params, tasks[k], data, idx, ports, relax, rng))
-        optimizer.step(params, grad)
-    return params
 
 
 # -- gradient fidelity of the online rule under concurrency ---------------------------------
@@ -320,90 +346,3 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
                 {n: exact.biases[n] + g.biases[n] for n in g.biases}, {})
     neg = Params({n: -v for n, v in exact.weights.items()}, {n: -v for n, v in exact.biases.items()}, {})
     return cosine(update, neg)
-
-
-def run_multitask(scenario, progress: bool, run_dir, resume: bool):
-    """The ``multitask`` runner: concurrent learning, then the controls; see the module docstring."""
-    mt = scenario["multitask"]
-    tasks = task_specs(scenario)
-    ds = load_dataset(mt["dataset"], seed=mt["split_seed"])
-    train, test = modality_fields(ds, scenario.rng("data"), mt["code_dim"], mt["code_noise"])
-    net = make_network(scenario["network"])
-    params0 = net.init_params(scenario.rng("params"))
-    relax, n_eval, ports = mt["eval_relax"], mt["n_eval"], port_blocks(tasks)
-    probe_rng = scenario.rng("training")
-    probe_idx = probe_rng.integers(0, len(train["_y"]), size=mt["probe_batch"])
-    probe_batch = {k: v[probe_idx] for k, v in train.items()}
-    history = []
-
-    def scores(params) -> dict:
-        ev = Evaluation()
-        row = {f"task/{t.name}/{t.metric}": ev.task(net, params, t, test, relax, n_eval, ports) for t in tasks}
-        for entry in scenario.get("reverse", []):
-            row[f"reverse/{entry['name']}/{entry['metric']}"] = ev.reverse(
-                net, params, entry, test, relax, n_eval, ports)
-        row["eval_residual"] = ev.worst_residual
-        return row
-
-    def record(t, params):
-        row = {"time": t, **scores(params)}
-        if mt["gradient_probe"]:
-            row["grad_cosine_to_bp"] = gradient_probe(run, params, probe_batch)
-        history.append(row)
-
-    start = time.perf_counter()
-    run = ConcurrentRun(scenario, tasks, train, params0.copy())
-    final_params = run.run(record, mt["eval_every"], progress)
-    concurrent_seconds = time.perf_counter() - start
-    initial, final = history[0], history[-1]
-    metrics = {"overlap_fraction": overlap_fraction(run.episodes, run.horizon),
-               "overlap_fraction_3": overlap_fraction(run.episodes, run.horizon, 3),
-               "n_episodes": len(run.episodes), "n_events": int(run.sim.n_events),
-               "concurrent_wall_seconds": concurrent_seconds, "tasks": {}, "reverse": {}}
-    if mt["gradient_probe"]:
-        metrics["grad_cosine_to_bp"] = final["grad_cosine_to_bp"]
-    episodes = [sum(e.task == k for e in run.episodes) for k in range(len(tasks))]
-    for k, task in enumerate(tasks):
-        key = f"task/{task.name}/{task.metric}"
-        metrics["tasks"][task.name] = {"metric_name": task.metric, "initial": initial[key], "final": final[key],
-                                       "episodes": episodes[k],
-                                       "busy_fraction": busy_fraction(run.episodes, k, run.horizon)}
-    for entry in scenario.get("reverse", []):
-        key = f"reverse/{entry['name']}/{entry['metric']}"
-        metrics["reverse"][entry["name"]] = {"metric_name": entry["metric"], "initial": initial[key],
-                                             "final": final[key]}
-    # controls, each seeing as many batches of each task as the concurrent run had episodes
-    control_relax = RelaxConfig(scheduler=relax["scheduler"], dt=relax["dt"], integrator=relax["integrator"],
-                                free_duration=relax["duration"], nudged_duration=relax["duration"] / 2,
-                                tol=relax["tol"], check_every=2.0)
-    p = scenario["network"]["particles"]
-    controls = {}
-    if mt["isolated"]:
-        for k, task in enumerate(tasks):
-            iso = ConcurrentRun(scenario, tasks, train, params0.copy(), active=[k])
-            controls.setdefault("isolated_final", {})[k] = iso.run(None, None, False)
-    for label, rule in (("bp_final", "bp"), ("ep_sync_final", "ep_symmetric")):
-        if rule not in mt["controls"]:
-            continue
-        if rule == "bp":  # bp per task, each task alone
-            for k in range(len(tasks)):
-                controls.setdefault(label, {})[k] = batch_train(
-                    net, params0, tasks, [k] * episodes[k], rule, mt["control_lr"], train, ports,
-                    control_relax, p, scenario.rng("training"), mt["control_optimizer"])
-        else:  # two-phase EP, one task at a time, interleaved in the concurrent run's order
-            order = [e.task for e in run.episodes]
-            trained = batch_train(net, params0, tasks, order, rule, mt["control_lr"], train, ports,
-                                  control_relax, p, scenario.rng("training"), mt["control_optimizer"])
-            controls[label] = {k: trained for k in range(len(tasks))}
-    control_eval = Evaluation()
-    for label, per_task in controls.items():
-        for k, params_k in per_task.items():
-            metrics["tasks"][tasks[k].name][label] = control_eval.task(net, params_k, tasks[k], test, relax,
-                                                                       n_eval, ports)
-    # the largest stationarity residual any evaluation ended at: the figures above are read off
-    # fixed points only if it is small
-    metrics["eval_residual_max"] = max([row["eval_residual"] for row in history] + [control_eval.worst_residual])
-    columns = ["time"] + sorted({c for row in history for c in row} - {"time"})
-    write_csv(run_dir / "history.csv", history, columns)
-    metrics["wall_seconds"] = time.perf_counter() - start
-    return metrics, run.traces(), {"params": final_params}

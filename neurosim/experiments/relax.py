@@ -39,7 +39,7 @@ def run_relax(scenario, progress: bool = True):
     sim = make_simulator(scenario, compiled, spec)
     init_state(scenario, sim)
     apply_clamps_and_nudges(scenario, sim)
-    bar = Progress(duration, label=scenario["name"], enabled=progress)
+    bar = Progress(duration, label=scenario["name"], enabled=progress, unit="τ")
     start = time.perf_counter()
     chunk = max(duration / 100.0, scenario["simulation"]["dt"])
     while sim.t < duration - 1e-12:

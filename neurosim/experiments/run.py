@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..scenario.load import Scenario, load_scenario
+from ..scenario.schema import ScenarioError
 from .generative import run_generative
-from .multitask import run_multitask
+from .multitask_run import check_resume as check_multitask_resume
+from .multitask_run import run_multitask
 from .relax import run_relax
 from .train import run_train
 from .rundir import read_csv, write_json, write_npz, write_text
@@ -26,6 +28,11 @@ RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenar
            "generative": run_generative,
            "multitask": run_multitask,
            "train": run_train}
+
+
+#: kind → check(scenario, run_dir) run before anything is written when resuming: a damaged
+#: checkpoint or a changed scenario is refused without touching the run directory
+RESUME_CHECKS = {"multitask": check_multitask_resume}
 
 
 @dataclass
@@ -67,6 +74,15 @@ def params_arrays(params) -> dict:
     return out
 
 
+def require_packages(scenario: Scenario) -> None:
+    """Stop before anything is written when the scenario's data set needs a package that is missing."""
+    from ..data.datasets import missing_package
+    name = (scenario.get("data") or {}).get("name")
+    hint = missing_package(name) if name else None
+    if hint:
+        raise ScenarioError(scenario.path, "data.name", hint)
+
+
 def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
                  plots: bool | None = None) -> RunResult:
     """Run a scenario (a path or a :class:`Scenario`) into the run directory ``out``.
@@ -76,7 +92,10 @@ def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    require_packages(scenario)
     run_dir = Path(out)
+    if resume and scenario["kind"] in RESUME_CHECKS:
+        RESUME_CHECKS[scenario["kind"]](scenario, run_dir)
     if run_dir.exists() and not resume and any(run_dir.iterdir()):
         # a fresh run replaces the files it owns, never a directory it did not write
         if not (run_dir / "scenario.toml").exists():

@@ -38,20 +38,6 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "test_accuracy", "gr
 EVAL_CHUNK = 1000
 
 
-def data_shape(name: str, options: dict) -> tuple[int, int] | None:
-    """(n_features, n_classes) of a registered data set without loading it (None: must load)."""
-    if name == "digits":
-        return 64, 10
-    if name == "mnist5k":
-        return 784, 10
-    if name == "xor":
-        return 2, 2
-    if name == "bars_and_stripes":
-        n = options.get("n", 4)
-        return (n * n, 2) if isinstance(n, int) else None
-    return None
-
-
 def load_data(spec: dict):
     """The scenario's data set, limited to ``limit_train`` / ``limit_test`` examples."""
     from ..data import load_dataset
@@ -351,7 +337,8 @@ def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
         n0 = min(len(trainer.x_train), EVAL_CHUNK)
         ev0 = trainer.evaluate(trainer.x_train[:n0], trainer.y_train[:n0])
         record(0, {"train_loss": ev0.loss, "train_accuracy": ev0.accuracy}, 0.0)
-    bar = Progress(epochs, label=f"{scenario['name']} [{trainer.rule}]", enabled=progress)
+    bar = Progress(epochs, label=f"{scenario['name']} [{trainer.rule}, seed {scenario['seed']}]", enabled=progress,
+                   unit="epoch")
     for epoch in range(trainer.epoch + 1, epochs + 1):
         start = time.perf_counter()
         train = trainer.train_epoch(epoch, bar)

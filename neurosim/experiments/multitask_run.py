@@ -1,0 +1,268 @@
+"""The ``multitask`` runner: the concurrent run, then the controls, with a checkpoint at every
+evaluation and ``--resume``.
+
+Phases: ``concurrent`` (the online run; an evaluation every ``multitask.eval_every``, each
+followed by a row of ``history.csv`` and ``checkpoint.npz``), ``controls`` (each task learned
+alone online, bp per task, two-phase EP; a checkpoint after every control, every
+``eval_every`` of an isolated run and every ``CHECKPOINT_BATCHES`` batches of a batch control),
+``done``. The checkpoint (``checkpoint.py`` layout) holds the concurrent run's whole state
+(simulator, synapses' running averages, the examples on show, every random stream, the loop's
+position, the traces so far), the evaluation history, the results of the controls done and the
+state of the control under way; ``neurosim run S --out D --resume`` continues from it and writes
+the same ``metrics.json`` and ``history.csv`` as an uninterrupted run (timing keys aside).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..data import load_dataset
+from ..data.multimodal import modality_fields
+from ..learning.nudging import RelaxConfig
+from ..model.tasks import busy_fraction, overlap_fraction
+from .checkpoint import (check_same_scenario, params_arrays, read_checkpoint, under, with_prefix,
+                         write_checkpoint)
+from .multitask import ConcurrentRun, Evaluation, gradient_probe, port_blocks, task_specs
+from .multitask_controls import BatchControl, chance_level, control_status
+from .progress import Progress
+from .rundir import write_csv
+from .setup import make_network
+
+KIND = "multitask"
+CHECKPOINT = "checkpoint.npz"
+#: control label → the status key reported beside its figure
+STATUS_KEY = {"isolated_final": "isolated_status", "bp_final": "bp_status", "ep_sync_final": "ep_sync_status"}
+
+
+class MultitaskRun:
+    """Everything one multitask run holds, and the checkpoint that saves it."""
+
+    def __init__(self, scenario, run_dir: Path, progress: bool):
+        self.scenario, self.run_dir, self.progress = scenario, Path(run_dir), progress
+        mt = self.mt = scenario["multitask"]
+        self.tasks = task_specs(scenario)
+        ds = load_dataset(mt["dataset"], seed=mt["split_seed"])
+        self.train, self.test = modality_fields(ds, scenario.rng("data"), mt["code_dim"], mt["code_noise"])
+        self.net = make_network(scenario["network"])
+        self.params0 = self.net.init_params(scenario.rng("params"))
+        self.relax, self.n_eval, self.ports = mt["eval_relax"], mt["n_eval"], port_blocks(self.tasks)
+        probe_idx = scenario.rng("training").integers(0, len(self.train["_y"]), size=mt["probe_batch"])
+        self.probe_batch = {k: v[probe_idx] for k, v in self.train.items()}
+        self.run = ConcurrentRun(scenario, self.tasks, self.train, self.params0.copy())
+        self.history: list[dict] = []
+        self.seconds = {"concurrent": 0.0, "controls": 0.0}
+        self.done: dict[str, dict] = {}       # control key → {"scores", "residual", "failure"}
+        self.phase = "concurrent"
+        self._run_state = None                # the finished concurrent run's state, saved once
+        self._clock = time.perf_counter()
+
+    # -- checkpoints ------------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self.run_dir / CHECKPOINT
+
+    def _tick(self, phase: str):
+        now = time.perf_counter()
+        self.seconds[phase] += now - self._clock
+        self._clock = now
+
+    def save(self, current: tuple[str, object] | None = None):
+        """Write the checkpoint: the concurrent run (and, in the control phase, the control
+        ``current = (key, control)`` under way)."""
+        self._tick("concurrent" if self.phase == "concurrent" else "controls")
+        run_arrays, run_meta = self._run_state or self.run.state_dict()
+        arrays = {**params_arrays(self.run.compiled.params()), **with_prefix("run/", run_arrays)}
+        meta = {"phase": self.phase, "history": self.history, "seconds": self.seconds, "run": run_meta,
+                "controls": self.done, "current": None}
+        if current is not None:
+            key, control = current
+            c_arrays, c_meta = control.state_dict()
+            arrays.update(with_prefix("current/", c_arrays))
+            meta["current"] = {"key": key, "state": c_meta}
+        write_checkpoint(self.path, arrays, meta, KIND, self.scenario.data)
+
+    def restore(self) -> dict | None:
+        """Load the checkpoint; returns the saved control under way (``{key, state, arrays}``)."""
+        arrays, meta, saved = read_checkpoint(self.path, KIND)
+        check_same_scenario(self.path, saved, self.scenario.data)
+        self.run.load_state_dict(under("run/", arrays), meta["run"])
+        self.history, self.seconds, self.done = meta["history"], meta["seconds"], meta["controls"]
+        self.phase = meta["phase"]
+        if self.progress:
+            where = (f"t = {self.run.step * self.run.cfg.sample_interval:g}" if self.phase == "concurrent"
+                     else f"the control phase ({len(self.done)} controls done)")
+            print(f"resuming {self.scenario['name']} from {where}", file=sys.stderr)
+        if meta["current"] is None:
+            return None
+        return {**meta["current"], "arrays": under("current/", arrays)}
+
+    # -- the concurrent run ----------------------------------------------------------------
+    def scores(self, params) -> dict:
+        ev = Evaluation()
+        net, relax, n_eval, ports, test = self.net, self.relax, self.n_eval, self.ports, self.test
+        row = {f"task/{t.name}/{t.metric}": ev.task(net, params, t, test, relax, n_eval, ports) for t in self.tasks}
+        for entry in self.scenario.get("reverse", []):
+            row[f"reverse/{entry['name']}/{entry['metric']}"] = ev.reverse(net, params, entry, test, relax,
+                                                                           n_eval, ports)
+        row["eval_residual"] = ev.worst_residual
+        return row
+
+    def record(self, t, params):
+        row = {"time": t, **self.scores(params)}
+        if self.mt["gradient_probe"]:
+            row["grad_cosine_to_bp"] = gradient_probe(self.run, params, self.probe_batch)
+        self.history.append(row)
+        columns = ["time"] + sorted({c for r in self.history for c in r} - {"time"})
+        write_csv(self.run_dir / "history.csv", self.history, columns)
+        self.save()
+
+    def concurrent(self):
+        if self.phase == "concurrent":
+            self.run.run(self.record, self.mt["eval_every"], self.progress)
+            self._tick("concurrent")
+            self.phase = "controls"
+        else:
+            self.run.run()  # already at the horizon: only gathers the traces
+        self._run_state = self.run.state_dict()
+
+    # -- the controls ------------------------------------------------------------------------
+    def plan(self) -> list[str]:
+        """The controls in the order they run: ``label/k`` per task, ``ep_sync_final`` once."""
+        k_all = range(len(self.tasks))
+        plan = [f"isolated_final/{k}" for k in k_all] if self.mt["isolated"] else []
+        if "bp" in self.mt["controls"]:
+            plan += [f"bp_final/{k}" for k in k_all]
+        if "ep_symmetric" in self.mt["controls"]:
+            plan.append("ep_sync_final")
+        return plan
+
+    def episodes(self) -> list[int]:
+        return [sum(e.task == k for e in self.run.episodes) for k in range(len(self.tasks))]
+
+    def make_control(self, key: str):
+        """The control ``key`` from its start, and the tasks its trained network is scored on."""
+        mt, p = self.mt, self.scenario["network"]["particles"]
+        relax = self.relax
+        control_relax = RelaxConfig(scheduler=relax["scheduler"], dt=relax["dt"], integrator=relax["integrator"],
+                                    free_duration=relax["duration"], nudged_duration=relax["duration"] / 2,
+                                    tol=relax["tol"], check_every=2.0)
+        label, _, k = key.partition("/")
+        if label == "isolated_final":
+            return ConcurrentRun(self.scenario, self.tasks, self.train, self.params0.copy(), active=[int(k)]), [int(k)]
+        if label == "bp_final":
+            order = [int(k)] * self.episodes()[int(k)]
+            rule, scored = "bp", [int(k)]
+        else:
+            order = [e.task for e in self.run.episodes]
+            rule, scored = "ep_symmetric", list(range(len(self.tasks)))
+        return BatchControl(self.net, self.params0, self.tasks, order, rule, mt["control_lr"], self.train,
+                            self.ports, control_relax, p, self.scenario.rng("training"),
+                            mt["control_optimizer"]), scored
+
+    def controls(self, current: dict | None):
+        plan = self.plan()
+        bar = Progress(len(plan), "controls", enabled=self.progress, unit="control")
+        for i, key in enumerate(plan):
+            if key in self.done:
+                continue
+            control, scored = self.make_control(key)
+            if current is not None and current["key"] == key:
+                control.load_state_dict(current["arrays"], current["state"])
+            current = None
+
+            def show(frac, i=i, key=key):
+                bar.update(i + frac, f"{i + 1}/{len(plan)} {self._name(key)}".ljust(36))
+
+            if isinstance(control, ConcurrentRun):
+                n_steps = int(round(control.horizon / control.cfg.sample_interval))
+                # a checkpoint every eval_every of the isolated run (none at its start: nothing done yet)
+                control.run(lambda t, params, key=key, c=control: t > 0 and self.save((key, c)),
+                            self.mt["eval_every"], step_fn=lambda step: show(step / n_steps))
+                params, failure = control.compiled.params(), None
+            else:
+                params = control.run(on_batch=lambda done, c=control: show(done / len(c.order)),
+                                     checkpoint=lambda key=key, c=control: self.save((key, c)))
+                failure = control.failure
+            ev = Evaluation()
+            scores = {str(k): ev.task(self.net, params, self.tasks[k], self.test, self.relax, self.n_eval, self.ports)
+                      for k in scored} if failure is None else {}
+            self.done[key] = {"scores": scores, "residual": ev.worst_residual, "failure": failure}
+            self.save()
+        bar.finish(f"{len(plan)}/{len(plan)} controls".ljust(36))
+        self.phase = "done"
+        self.save()
+
+    def _name(self, key: str) -> str:
+        label, _, k = key.partition("/")
+        return f"{label} {self.tasks[int(k)].name}" if k else label
+
+    # -- the figures ---------------------------------------------------------------------------
+    def metrics(self) -> dict:
+        run, history, tasks = self.run, self.history, self.tasks
+        initial, final = history[0], history[-1]
+        metrics = {"overlap_fraction": overlap_fraction(run.episodes, run.horizon),
+                   "overlap_fraction_3": overlap_fraction(run.episodes, run.horizon, 3),
+                   "n_episodes": len(run.episodes), "n_events": int(run.sim.n_events),
+                   "concurrent_wall_seconds": self.seconds["concurrent"],
+                   "controls_wall_seconds": self.seconds["controls"], "tasks": {}, "reverse": {}}
+        if self.mt["gradient_probe"]:
+            metrics["grad_cosine_to_bp"] = final["grad_cosine_to_bp"]
+        episodes = self.episodes()
+        for k, task in enumerate(tasks):
+            key = f"task/{task.name}/{task.metric}"
+            metrics["tasks"][task.name] = {"metric_name": task.metric, "initial": initial[key], "final": final[key],
+                                           "episodes": episodes[k],
+                                           "busy_fraction": busy_fraction(run.episodes, k, run.horizon)}
+        for entry in self.scenario.get("reverse", []):
+            key = f"reverse/{entry['name']}/{entry['metric']}"
+            metrics["reverse"][entry["name"]] = {"metric_name": entry["metric"], "initial": initial[key],
+                                                 "final": final[key]}
+        for ckey in self.plan():
+            result = self.done[ckey]
+            label, _, k = ckey.partition("/")
+            for k in ([int(k)] if k else range(len(tasks))):
+                task = tasks[k]
+                value = result["scores"].get(str(k))
+                chance = chance_level(task.metric, self.test, self.n_eval, self.net.block(task.target[0]).size)
+                status = control_status(task.metric, value, initial[f"task/{task.name}/{task.metric}"], chance,
+                                        result["failure"])
+                entry = metrics["tasks"][task.name]
+                entry[label] = value if status == "ok" else None  # never a failure's figure as a result
+                entry[STATUS_KEY[label]] = status
+        # the largest stationarity residual any evaluation ended at: the figures above are read
+        # off fixed points only if it is small
+        metrics["eval_residual_max"] = max([row["eval_residual"] for row in history] +
+                                           [r["residual"] for r in self.done.values()])
+        metrics["wall_seconds"] = self.seconds["concurrent"] + self.seconds["controls"]
+        return metrics
+
+
+def check_resume(scenario, run_dir) -> None:
+    """Refuse (one line) a resume from a damaged checkpoint or one of another scenario."""
+    path = Path(run_dir) / CHECKPOINT
+    if path.exists():
+        _, _, saved = read_checkpoint(path, KIND)
+        check_same_scenario(path, saved, scenario.data)
+
+
+def run_multitask(scenario, progress: bool, run_dir, resume: bool):
+    """The ``multitask`` runner: returns (metrics, traces, extra) for :func:`run_scenario`.
+    ``checkpoint.npz`` is this runner's own (it also holds the final weights the plots read)."""
+    mt = MultitaskRun(scenario, run_dir, progress)
+    current = None
+    if resume and mt.path.exists():
+        current = mt.restore()
+    elif resume and progress:
+        print(f"no checkpoint in {run_dir}; starting from t = 0", file=sys.stderr)
+    mt.concurrent()
+    if mt.phase == "controls":
+        mt.controls(current)
+    else:
+        mt.save()
+    metrics = mt.metrics()
+    columns = ["time"] + sorted({c for row in mt.history for c in row} - {"time"})
+    write_csv(Path(run_dir) / "history.csv", mt.history, columns)
+    return metrics, mt.run.traces(), {}
