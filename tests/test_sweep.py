@@ -103,12 +103,15 @@ def test_scheduler_path_records_a_diverged_cell_reruns_only_a_deleted_run_and_pl
     from neurosim.plotting import main_plot
     address, _ = dask_pair
     out = tmp_path / "sweep"
-    overrides = {"network.blocks[1].activation": "identity", "network.blocks[2].activation": "identity",
-                 "simulation.duration": 3.0}
-    grid = {"network.projections[1].gain": [1.5, 1e200], "simulation.dt": [0.05, 0.1]}
+    # identity blocks coupled by gains of 1e6: E is unbounded below, the states blow up after a
+    # few τ; stopped at 3 τ every run finishes, run for 30 τ every run diverges
+    overrides = {**{f"network.blocks[{i}].activation": "identity" for i in (1, 2, 3)},
+                 **{f"network.projections[{i}].gain": 1e6 for i in range(5)}}
+    grid = {"simulation.duration": [3.0, 30.0], "probes.interval": [0.05, 0.1]}
     doc = sweep(QUICKSTART, grid, seeds=2, out=out, scheduler=address, overrides=overrides, plots=False)
     assert doc["scheduler"] == address and doc["ran"] == 8
     ok, ok2, boom, boom2 = doc["cells"]
+    assert boom["name"] == "duration=30.0_interval=0.05"
     assert boom["n_failed"] == boom2["n_failed"] == 2 and boom["n_finished"] == 0
     assert boom["mean"]["final_energy"] is None
     assert boom["failures"][0]["error"] == "SimulationDiverged" and "non-finite" in boom["failures"][0]["message"]
@@ -133,7 +136,7 @@ def test_scheduler_path_records_a_diverged_cell_reruns_only_a_deleted_run_and_pl
 
     assert main_plot(out) == 0  # neurosim plot DIR: from sweep.json alone
     names = {p.name for p in (out / "plots").glob("*.png")}
-    assert {"sweep_network.projections-1-.gain.png", "sweep_simulation.dt.png", "sweep_heatmap.png"} <= names
+    assert {"sweep_simulation.duration.png", "sweep_probes.interval.png", "sweep_heatmap.png"} <= names
     report = (out / "report.html").read_text()
     assert "Sweep: 4 cells" in report and "SimulationDiverged" in report
 
