@@ -220,7 +220,7 @@ def test_compare_reader_falls_back_to_csv(tmp_path):
 
 
 def test_gradcheck_dir(tmp_path):
-    from neurosim.plotting.learning import gradcheck_series
+    from neurosim.plotting.gradients import gradcheck_series
     d = make_gradcheck_dir(tmp_path)
     lines = gradcheck_series(pio.read_gradcheck(d))
     assert set(lines) == {"ep", "ep_symmetric", "hep N=2", "hep N=4"}
