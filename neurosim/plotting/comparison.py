@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from .io import Table
-from .style import (WALL_LABEL, error_percent, is_accuracy, log_scale_fits, plt, pretty, save_figure,
-                    series_styles)
+from .style import (WALL_LABEL, error_percent, integer_ticks, is_accuracy, log_scale_fits, plain_log_ticks,
+                    plt, pretty, save_figure, series_styles)
 
 X_COLUMNS = ("epoch", "step")
 #: headline metric of a comparison, in order of preference (W₂ for generative comparisons)
@@ -94,6 +94,9 @@ def plot_compare_curves(table: Table, out: Path, rules: list[str] | None = None,
         ax.grid(alpha=0.3, which="both")
         if ("loss" in metric or acc) and log_scale_fits(*drawn):
             ax.set_yscale("log")
+            plain_log_ticks(ax)
+        if not use_wall:
+            integer_ticks(ax)
     for ax in axes.ravel()[len(metrics):]:
         ax.set_visible(False)
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -216,6 +219,7 @@ def _headline_panel(ax, stats, names, styles, metric, x) -> None:
     finite = every[np.isfinite(every)]
     if log:
         ax.set_yscale("log")
+        plain_log_ticks(ax)
     elif finite.size:   # zoom to the data: a shared zero baseline hides 0.978 vs 0.987
         lo, hi = float(finite.min()), float(finite.max())
         pad = 0.15 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1e-12)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .io import Table
-from .style import (TIME_LABEL, WALL_LABEL, error_percent, is_accuracy, log_scale_fits, plt, pretty,
-                    save_figure, series_styles, wall_clock)
+from .style import (TIME_LABEL, WALL_LABEL, error_percent, integer_ticks, is_accuracy, log_scale_fits,
+                    plain_log_ticks, plt, pretty, save_figure, series_styles, wall_clock)
 
 GROUP_KEYWORDS = (("loss", "loss"), ("acc", "error (%)"), ("cos", "gradient cosine"),
                   ("w2", "W₂ distance"), ("seconds", "time (s)"), ("lr", "learning rate"))
@@ -87,7 +87,7 @@ def plot_history(table: Table, out: Path, x: str = "epoch") -> Path | None:
                 style["marker"] = None
             ax.plot(xs[ok], y[ok], ms=3, lw=1.3, label=label, **style)
         single = pretty(cols[0][0].split("/")[-1]) if len(cols) == 1 else group
-        if is_accuracy(cols[0][0]):
+        if is_accuracy(cols[0][0]) and len(cols) == 1:
             single = cols[0][1] + " (%)"
         ax.set_ylabel(single)
         ax.set_xlabel(xlabel)
@@ -96,6 +96,9 @@ def plot_history(table: Table, out: Path, x: str = "epoch") -> Path | None:
             ax.legend(fontsize=8)
         if ("loss" in group or "error" in group) and log_scale_fits(*ys):
             ax.set_yscale("log")
+            plain_log_ticks(ax)
+        if xname in ("epoch", "step") and xlabel != WALL_LABEL:
+            integer_ticks(ax)
         ax.grid(alpha=0.3, which="both")
     for ax in axes.ravel()[len(groups):]:
         ax.set_visible(False)

@@ -127,6 +127,24 @@ def wall_clock(seconds: np.ndarray | None, cumulative: np.ndarray | None = None)
 WALL_LABEL = "wall-clock time (s, cumulative)"
 
 
+def plain_log_ticks(ax, axis: str = "y") -> None:
+    """Plain numbers (2, 3, 5, 10 …) on a log axis spanning less than two decades, where the default
+    would label only one tick as 10¹."""
+    from matplotlib import ticker
+    ax_ = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
+    if lo > 0 and hi / lo < 100:
+        fmt = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+        ax_.set_major_formatter(fmt)
+        ax_.set_minor_formatter(fmt)
+
+
+def integer_ticks(ax) -> None:
+    """Whole-number x ticks (epochs, steps)."""
+    from matplotlib import ticker
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+
+
 def pretty(name: str) -> str:
     """Axis label for a metric column name."""
     known = {
