@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
@@ -14,6 +15,8 @@ def _cmd_run(args):
     result = run(args.scenario, args.out, resume=args.resume, progress=not args.quiet,
                  plots=False if args.no_plots else None)
     print(f"wrote {result.run_dir}")
+    if result.report is not None:
+        print(f"report: {result.report}")
     for key in sorted(result.metrics):
         value = result.metrics[key]
         if isinstance(value, (int, float)):
@@ -41,7 +44,7 @@ def _cmd_validate(args):
 
 def _cmd_plot(args):
     from .plotting import main_plot
-    return main_plot(args.run_dir)
+    return main_plot(args.run_dir, x=args.x)
 
 
 def _cmd_list(args):
@@ -92,6 +95,9 @@ def _cmd_compare(args):
     doc = compare(args.scenario, args.rules, seeds=args.seeds, out=args.out, progress=not args.quiet,
                   plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs)
     print(f"wrote {args.out}/compare.json")
+    report = Path(args.out) / "report.html"
+    if not args.no_plots and report.exists():
+        print(f"report: {report}")
     if not any("test_accuracy" in s for s in doc["rules"].values()):  # generative: rules x W2
         print(f"{'rule':<16}{'W2':>9}{'± std':>8}{'floor':>8}{'MMD':>10}{'cond acc':>10}{'train s':>9}")
         for rule, s in doc["rules"].items():
@@ -127,6 +133,8 @@ def _cmd_generate(args):
     extra = "".join(f", {k} {info[k]:.4g}" for k in ("w2", "conditional_accuracy") if k in info)
     print(f"wrote {info['samples']} ({info['n']} samples, {info['sampler']} × {info['steps']}, "
           f"{info['seconds']:.1f} s{extra})")
+    if info.get("report"):
+        print(f"report: {info['report']}")
     return 0
 
 
@@ -199,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="redraw every figure and report.html of a run directory")
     p.add_argument("run_dir")
+    p.add_argument("--x", choices=("epoch", "wall"), default="epoch",
+                   help="x axis of the learning curves: epoch / step, or cumulative wall-clock seconds")
     p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("list", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="list the bundled scenarios")

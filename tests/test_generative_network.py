@@ -107,8 +107,12 @@ def test_run_contract_generate_and_compare(tmp_path, capsys):
     with np.load(tmp_path / "g" / "s.npz") as z:
         assert z["samples"].shape == (60, 2)
     assert (tmp_path / "g" / "s.png").exists()
-    info = generate(tmp_path / "run", n=30, steps=4, plot=False)
+    info = generate(tmp_path / "run", n=30, steps=4, plot=True)
     assert info["shape"] == [30, 2] and (tmp_path / "run" / "generate" / "samples.npz").exists()
+    # the generate folder is a run directory: the figure and report `neurosim plot` would draw
+    gen = tmp_path / "run" / "generate"
+    assert info["report"] == str(gen / "report.html") and (gen / "plots" / "samples.png").exists()
+    assert "neurosim generate · " in (gen / "report.html").read_text()
     doc = compare(from_dict(tiny_scenario(steps=10)), ["bp_ff", "ep_symmetric"], seeds=1,
                   out=tmp_path / "cmp", plots=False)
     assert set(doc["rules"]) == {"bp_ff", "ep_symmetric"}

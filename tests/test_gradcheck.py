@@ -17,12 +17,13 @@ def _small(path="scenarios/gradcheck_layered.toml", **changes):
     return sc.with_changes(**opts)
 
 
-def test_cli_writes_contract(tmp_path):
+def test_cli_writes_contract(tmp_path, capsys):
     sc = _small()
     scen = tmp_path / "gc.toml"
     scen.write_text(sc.to_toml())
     out = tmp_path / "run"
     assert main(["gradcheck", str(scen), "--out", str(out), "--quiet"]) == 0
+    assert f"report: {out / 'report.html'}" in capsys.readouterr().out
     gc = json.loads((out / "gradcheck.json").read_text())
     assert gc["exact"] == "implicit"
     names = set(gc["estimators"])
@@ -45,7 +46,11 @@ def test_cli_writes_contract(tmp_path):
     exact = z["exact/weights/h1->h2"]
     hep = z["estimate/hep_N4_beta0.1/weights/h1->h2"]
     assert np.linalg.norm(hep - exact) <= 1e-3 * np.linalg.norm(exact)
-    assert (out / "plots" / "gradcheck_cosine.png").stat().st_size > 1000
+    # the runner draws what `neurosim plot` draws, and the report
+    for name in ("gradcheck.png", "gradcheck_projections.png", "network.png"):
+        assert (out / "plots" / name).stat().st_size > 1000, name
+    assert not (out / "plots" / "gradcheck_cosine.png").exists()
+    assert "neurosim gradcheck" in (out / "report.html").read_text()
 
 
 def test_graph_scenario_hep(tmp_path):

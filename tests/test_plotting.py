@@ -12,7 +12,7 @@ import pytest
 
 from neurosim.plotting import main_plot, plot_run, write_report
 from neurosim.plotting import io as pio
-from neurosim.plotting.report import format_value
+from neurosim.plotting.tables import format_cosine, format_value
 
 BLOCKS = ["x", "h", "y"]
 SIZES = [16, 8, 4]
@@ -149,12 +149,13 @@ def test_run_dir_all_figures_and_report(tmp_path):
     text = report.read_text()
     for p in paths:
         assert f'src="plots/{p.name}"' in text
-    # metrics: 4 significant digits, nested keys flattened, strings shown, escaped scenario
-    for needle in ("0.9123", "0.01235", "12.35", "tasks.readout.accuracy", "0.8765", "hep",
-                   "toy &lt;run&gt; &amp; co", "<pre>"):
+    # accuracies in %, nested keys flattened (folded table), strings shown, escaped scenario
+    for needle in ("91.23 %", "0.0123456", "12.3456", "tasks.readout.accuracy", "87.65 %", "hep",
+                   "toy &lt;run&gt; &amp; co", "<pre>", '<a href="metrics.json">'):
         assert needle in text, needle
-    assert "0.912345678" not in text
+    assert "0.912345678" not in text and "0.9123" not in text
     assert "<run>" not in text
+    assert text.index("<img") < text.index("<details")   # figures before the folded full table
     assert_no_tmp(d)
 
 
@@ -210,6 +211,8 @@ def test_compare_dir(tmp_path, metric):
         assert_real_png(p)
     text = write_report(d).read_text()
     assert "compare_curves.png" in text and "best_rule" in text
+    assert "neurosim compare" in text
+    assert text.index("compare_summary.png") < text.index("compare_curves.png")
 
 
 def test_compare_reader_falls_back_to_csv(tmp_path):
@@ -220,7 +223,7 @@ def test_compare_reader_falls_back_to_csv(tmp_path):
 
 
 def test_gradcheck_dir(tmp_path):
-    from neurosim.plotting.learning import gradcheck_series
+    from neurosim.plotting.gradients import gradcheck_series
     d = make_gradcheck_dir(tmp_path)
     lines = gradcheck_series(pio.read_gradcheck(d))
     assert set(lines) == {"ep", "ep_symmetric", "hep N=2", "hep N=4"}
@@ -245,9 +248,11 @@ def test_main_plot_prints_paths(tmp_path, capsys):
     (d / "plots" / "stale_from_old_run.png").write_bytes(b"")
     assert main_plot(d) == 0
     out = capsys.readouterr().out
-    assert "gradcheck.png" in out and "report.html" in out
+    assert "gradcheck.png" in out and f"report: {d / 'report.html'}" in out
     text = (d / "report.html").read_text()
     assert "plots/gradcheck_projections.png" in text and "stale_from_old_run" not in text
+    # the estimator × |β| pivot, with the digits that tell 1 − 1e-6 from 1
+    assert "Cosine to the implicit_diff gradient" in text and "0.9999995" in text
 
 
 def test_empty_dir_raises_clear_error(tmp_path):
@@ -275,8 +280,12 @@ def test_partial_dir_skips_absent_and_bad_files(tmp_path):
 
 
 def test_format_value():
-    assert format_value(0.123456) == "0.1235"
-    assert format_value(123456.7) == "1.235e+05"
+    assert format_value(0.1234567) == "0.123457"
+    assert format_value(1234567.7) == "1.23457e+06"
+    assert format_value(0.99999979) == "0.99999979"          # never rounded to 1
+    assert format_value(0.978, "test_accuracy") == "97.80 %"
+    assert format_cosine(0.9999999993329617) == "0.99999999933"
+    assert format_cosine(1.0) == format_cosine(1.0000000000000002) == "1 (float64)"
     assert format_value(3) == "3"
     assert format_value(True) == "true"
     assert format_value(None) == "—"
@@ -309,3 +318,63 @@ def test_dense_events_and_nonuniform_time(tmp_path):
                                        "tasks.png"}
     for p in paths:
         assert_real_png(p)
+
+
+def test_inpainting_drawn_from_its_file(tmp_path):
+    rng = np.random.default_rng(5)
+    d = tmp_path / "inpaint"
+    d.mkdir()
+    x = rng.uniform(-1, 1, (40, 64))
+    np.savez(d / "inpainting.npz", original=x, inpainted=np.concatenate([x[:, :32], -x[:, 32:]], 1),
+             labels=rng.integers(0, 10, 40))
+    paths = plot_run(d, strict=True)
+    assert [p.name for p in paths] == ["inpainting.png"]
+    assert_real_png(paths[0], coloured=False)
+
+
+def test_energy_has_log_distance_panel_and_network_is_undirected(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch
+    d = make_run_dir(tmp_path)
+    drawn = {}
+    original = Figure.savefig
+
+    def spy(self, fname, *a, **k):
+        drawn[Path(str(fname)).name.replace(".tmp", "")] = self
+        return original(self, fname, *a, **k)
+    monkeypatch.setattr(Figure, "savefig", spy)
+    plot_run(d, strict=True)
+    energy = drawn["energy.png"].axes
+    assert len(energy) == 3 and energy[1].get_yscale() == "log" and "E(T)" in energy[1].get_title()
+    net = drawn["network.png"].axes[0]
+    assert not [p for p in net.patches if isinstance(p, FancyArrowPatch)], "arrows on symmetric couplings"
+
+
+def test_compare_rule_order_and_headline(tmp_path):
+    """compare.json's keys are sorted on disk; the figures and table follow compare.csv (run order)."""
+    from neurosim.plotting.comparison import headline_metric
+    d = make_compare_dir(tmp_path)
+    assert pio.rule_order(d) == ["ep", "bp"]
+    assert headline_metric({"r": {"mmd": 1.0, "mmd_std": 0.1, "w2": 2.0, "w2_std": 0.2}}) == "w2"
+    doc = json.loads((d / "compare.json").read_text())
+    doc["rules"]["broken"] = "not a dict"       # rows of other kinds are skipped, not fatal
+    doc["rules"]["bp"]["n"] = 1
+    (d / "compare.json").write_text(json.dumps(doc, sort_keys=True))
+    plot_run(d, strict=True)
+    text = write_report(d).read_text()
+    assert text.index("<td>ep</td>") < text.index("<td>bp</td>")
+
+
+def test_history_wall_clock_axis(tmp_path):
+    from neurosim.plotting.learning import history_x
+    d = tmp_path / "h"
+    d.mkdir()
+    (d / "history.csv").write_text("epoch,train_loss,test_accuracy,seconds\n0,1.0,0.5,0\n1,0.5,0.9,2.5\n"
+                                   "2,0.3,0.95,2.5\n")
+    table = pio.read_history(d)
+    name, x, label = history_x(table, "wall")
+    assert list(x) == [0, 2.5, 5.0] and "wall" in label
+    assert history_x(table, "epoch")[2] == "epoch"
+    assert [p.name for p in plot_run(d, strict=True, x="wall")] == ["history.png"]
+    with pytest.raises(ValueError, match="x must be one of"):
+        plot_run(d, x="hours")

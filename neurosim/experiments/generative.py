@@ -498,13 +498,9 @@ def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
     write_npz(ckpt, tr.checkpoint_arrays())
     write_npz(run_dir / "samples.npz", samples_arrays(samples, labels, ref))
     if getattr(tr, "_inpainted", None) is not None:
+        # the figure is drawn by neurosim.plotting from this file (run_scenario plots at the end)
         x, filled = tr._inpainted
-        write_npz(run_dir / "inpainting.npz", {"original": x, "inpainted": filled})
-        if scenario["plots"]:
-            from ..plotting.samples import plot_samples
-            order = np.argsort(tr.data.y_test, kind="stable")
-            plot_samples({"samples": filled[order], "reference": x[order], "labels": tr.data.y_test[order]},
-                         run_dir / "plots" / "inpainting.png")
+        write_npz(run_dir / "inpainting.npz", {"original": x, "inpainted": filled, "labels": tr.data.y_test})
     metrics.update({
         "rule": tr.rule, "objective": g["objective"], "data": g["data"], "steps": tr.step,
         "train_loss": tr.history[-1]["train_loss"] if tr.history else None,
@@ -520,7 +516,12 @@ def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
 def generate(run_dir, n: int = 1000, sampler: str | None = None, steps: int | None = None, out=None,
              seed: int = 0, guidance: float | None = None, plot: bool = True) -> dict:
     """Load a generative run's checkpoint and scenario, draw ``n`` samples, write ``samples.npz``
-    (default ``RUN_DIR/generate/samples.npz``) and a scatter plot / sample grid beside it."""
+    (default ``RUN_DIR/generate/samples.npz``) and ``samples.json`` beside it.
+
+    ``plot``: the folder of ``samples.npz`` is a run directory of its own — its figures
+    (``plots/samples.png``) and ``report.html`` are drawn by :mod:`neurosim.plotting` from the files,
+    as ``neurosim plot`` would. A custom file name (``--out other.npz``) gets ``other.png`` beside it,
+    drawn by the same function from the file just written."""
     run_dir = Path(run_dir)
     tr = trainer_from_run(run_dir)
     out = Path(out) if out else run_dir / "generate" / "samples.npz"
@@ -531,13 +532,20 @@ def generate(run_dir, n: int = 1000, sampler: str | None = None, steps: int | No
     ref = tr.reference(n, np.random.default_rng([tr.seed, 2 ** 31 + int(seed), 1]))
     write_npz(out, samples_arrays(samples, labels, ref))
     info = {"samples": str(out), "n": n, "sampler": sampler or tr.g["sampler"],
-            "steps": steps or tr.g["sampler_steps"], "seconds": seconds, "shape": list(samples.shape)}
+            "steps": steps or tr.g["sampler_steps"], "seconds": seconds, "shape": list(samples.shape),
+            "run_dir": str(run_dir), "scenario": tr.scenario["name"], "seed": int(seed)}
     if len(ref) == len(samples) and tr.data.name != "digits":
         info["w2"] = w2(samples, ref)
     if tr.data.name == "digits" and labels is not None:
         info["conditional_accuracy"] = float(np.mean(tr.classifier().predict(samples) == labels))
-    if plot:
-        from ..plotting.samples import plot_samples
-        info["plot"] = str(plot_samples(samples_arrays(samples, labels, ref), out.with_suffix(".png")))
     write_json(out.with_name(out.stem + ".json"), info)
+    if plot:
+        from ..plotting import plot_and_report
+        from ..plotting.io import read_samples
+        from ..plotting.samples import plot_samples
+        if out.name == "samples.npz":
+            info["report"] = str(plot_and_report(out.parent))
+            info["plot"] = str(out.parent / "plots" / "samples.png")
+        else:
+            info["plot"] = str(plot_samples(read_samples(out), out.with_suffix(".png")))
     return info

@@ -10,7 +10,8 @@ feed-forward backprop. Writes (keys in docs/gradcheck.md):
 * ``gradcheck.json`` — ``exact``, ``estimators`` → setting → {estimator, cost, cosine_total,
   rel_error_total, beta, n_points, per_projection → {cosine, rel_error}, per_parameter, …};
 * ``gradients.npz`` — parameters, data, exact gradient and every estimate;
-* ``plots/gradcheck_cosine.png`` — cosine and 1 − cosine vs |β|, one line per estimator / N.
+* ``network.json``, and (unless ``plots = false``) ``plots/*.png`` and ``report.html`` drawn by
+  :func:`neurosim.plotting.plot_and_report` from these files, as ``neurosim plot`` would.
 """
 from __future__ import annotations
 
@@ -126,9 +127,11 @@ def _arrays(prefix: str, params) -> dict:
     return {f"{prefix}{names[k]}/{n}": a for k, n, a in params.items()}
 
 
-def run_gradcheck(scenario, out, progress: bool = False) -> dict:
+def run_gradcheck(scenario, out, progress: bool = False, plots: bool | None = None) -> dict:
     """Run a ``kind = "gradcheck"`` scenario (path or :class:`Scenario`) into directory ``out``;
-    returns the ``gradcheck.json`` content."""
+    returns the ``gradcheck.json`` content (with ``report``: the report.html path, or None).
+
+    ``plots`` (default: the scenario's ``plots``) draws the figures and report.html at the end."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     if scenario["kind"] != "gradcheck" or scenario.get("gradcheck") is None:
@@ -145,6 +148,8 @@ def run_gradcheck(scenario, out, progress: bool = False) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "scenario.toml", scenario.to_toml())
+    from .run import network_json
+    write_json(out / "network.json", network_json(scenario))
 
     problem, net, params = make_problem(scenario)
     t0 = time.perf_counter()
@@ -185,7 +190,10 @@ def run_gradcheck(scenario, out, progress: bool = False) -> dict:
               "max_beta_at": max_beta_table(results)}
     write_json(out / "gradcheck.json", report)
     write_npz(out / "gradients.npz", arrays)
-    plot_cosine(report, out / "plots" / "gradcheck_cosine.png")
+    report["report"] = None
+    if plots if plots is not None else scenario["plots"]:
+        from ..plotting import plot_and_report
+        report["report"] = plot_and_report(out)
     return report
 
 
@@ -209,44 +217,9 @@ def max_beta_table(results: dict, threshold: float = 0.9999) -> dict:
     return table
 
 
-def plot_cosine(report: dict, path: Path) -> Path:
-    """Cosine and 1 − cosine vs |β|, one line per estimator and N (matplotlib Agg)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    lines: dict[str, list] = {}
-    for e in report["estimators"].values():
-        if e.get("beta") is None or e.get("cosine_total") is None:
-            continue
-        label = e["estimator"] + (f" N={e['n_points']}" if e.get("n_points") else "")
-        lines.setdefault(label, []).append((e["beta"], e["cosine_total"]))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for label, pts in sorted(lines.items()):
-        pts.sort()
-        b = np.array([p[0] for p in pts])
-        c = np.array([p[1] for p in pts])
-        axes[0].plot(b, c, marker="o", ms=3, label=label)
-        axes[1].plot(b, np.clip(1 - c, 1e-16, None), marker="o", ms=3, label=label)
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel("|β|")
-        ax.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel(f"cosine to the {report['exact']} gradient")
-    axes[1].set_yscale("log")
-    axes[1].set_ylabel("1 − cosine")
-    if lines:
-        axes[1].legend(fontsize=7, ncol=2)
-    fig.suptitle(f"{report['scenario']} ({report['cost']})")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
-
-
 def main_gradcheck(args) -> int:
     report = run_gradcheck(args.scenario, args.out, progress=not args.quiet)
     print(f"wrote {args.out}/gradcheck.json (exact: {report['exact']}, {len(report['estimators'])} settings)")
+    if report["report"] is not None:
+        print(f"report: {report['report']}")
     return 0

@@ -17,7 +17,7 @@ from .rundir import read_csv, write_json, write_npz, write_text
 #: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
 def _run_gradcheck(scenario, progress, run_dir, resume):
     from .gradcheck import run_gradcheck
-    result = run_gradcheck(scenario, run_dir, progress)
+    result = run_gradcheck(scenario, run_dir, progress, plots=False)  # run_scenario plots after
     metrics = {name: {"cosine_total": e.get("cosine_total"), "rel_error_total": e.get("rel_error_total")}
                for name, e in result["estimators"].items()}
     return {"exact": result["exact"], "estimators": metrics}, {}, {}
@@ -40,6 +40,7 @@ class RunResult:
     run_dir: Path
     metrics: dict
     history: list = field(default_factory=list)
+    report: Path | None = None      # run_dir/report.html when plots were drawn
 
 
 def network_json(scenario: Scenario) -> dict:
@@ -58,6 +59,9 @@ def network_json(scenario: Scenario) -> dict:
         b = (scenario.get("training") or {}).get(f"{key}_block")
         if b:
             roles.setdefault(b, ("clamped" if key == "input" else "nudged", "train"))
+        b = (scenario.get("gradcheck") or {}).get(key)
+        if b:
+            roles.setdefault(b, ("clamped" if key == "input" else "nudged", "gradcheck"))
     blocks = [{"name": b["name"], "size": b["size"], "activation": b["activation"],
                "role": roles.get(b["name"], ("free", None))[0], "task": roles.get(b["name"], (None, None))[1]}
               for b in scenario["network"]["blocks"]]
@@ -113,9 +117,9 @@ def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
     if extra.get("params") is not None:
         write_npz(run_dir / "checkpoint.npz", params_arrays(extra["params"]))
     write_json(run_dir / "metrics.json", metrics)
+    report = None
     if plots if plots is not None else scenario["plots"]:
-        from ..plotting import plot_run, write_report
-        plot_run(run_dir)
-        write_report(run_dir)
+        from ..plotting import plot_and_report
+        report = plot_and_report(run_dir)
     history = read_csv(run_dir / "history.csv") if (run_dir / "history.csv").exists() else []
-    return RunResult(run_dir, metrics, history)
+    return RunResult(run_dir, metrics, history, report)

@@ -1,8 +1,12 @@
 """Plots of a run directory, drawn from its files alone (never from live simulator objects).
 
-    plot_run(run_dir)     -> list[Path]   every figure the files allow, into run_dir/plots/
-    write_report(run_dir) -> Path         run_dir/report.html
-    main_plot(run_dir)    -> int          both, printing the paths (``neurosim plot RUN_DIR``)
+    plot_run(run_dir, x="epoch") -> list[Path]   every figure the files allow, into run_dir/plots/
+    write_report(run_dir)        -> Path         run_dir/report.html
+    main_plot(run_dir, x="epoch") -> int         both, printing the paths (``neurosim plot RUN_DIR``)
+
+``x = "wall"`` draws the learning curves against cumulative wall-clock seconds where the history
+records them. Every runner calls :func:`plot_run` and :func:`write_report` on its run directory at
+the end, so a run's figures are exactly the ones ``neurosim plot`` redraws.
 
 See docs/plotting.md for what each figure shows and which file it reads.
 """
@@ -19,13 +23,14 @@ from typing import Callable  # noqa: E402
 from . import io  # noqa: E402
 from .activity import plot_activity, plot_energy, plot_raster, plot_tasks  # noqa: E402
 from .graph import plot_network, plot_weights  # noqa: E402
-from .learning import (plot_compare_curves, plot_compare_summary, plot_gradcheck,  # noqa: E402
-                       plot_gradcheck_projections, plot_history)
+from .comparison import plot_compare_curves, plot_compare_summary  # noqa: E402
+from .gradients import plot_gradcheck, plot_gradcheck_projections  # noqa: E402
+from .learning import X_CHOICES, plot_history  # noqa: E402
 from .report import write_report  # noqa: E402
-from .samples import plot_samples  # noqa: E402
+from .samples import plot_inpainting, plot_samples  # noqa: E402
 from .sweep import plot_sweep  # noqa: E402
 
-__all__ = ["plot_run", "write_report", "main_plot"]
+__all__ = ["plot_run", "write_report", "main_plot", "plot_and_report"]
 
 
 def _require_run_dir(run_dir: Path) -> None:
@@ -37,13 +42,16 @@ def _require_run_dir(run_dir: Path) -> None:
             f"({', '.join(io.KNOWN_FILES)}); is it a neurosim run directory?")
 
 
-def plot_run(run_dir: Path | str, strict: bool = False) -> list[Path]:
+def plot_run(run_dir: Path | str, strict: bool = False, x: str = "epoch") -> list[Path]:
     """Draw every figure the files of ``run_dir`` allow into ``run_dir/plots/``.
 
     Absent files are skipped. A figure that fails to draw is reported with a warning and skipped,
-    unless ``strict`` (then the exception propagates).
+    unless ``strict`` (then the exception propagates). ``x``: ``"epoch"`` (or step / time) or
+    ``"wall"`` for the x axis of history.png and compare_curves.png.
     """
     run_dir = Path(run_dir)
+    if x not in X_CHOICES:
+        raise ValueError(f"x must be one of {X_CHOICES}, got {x!r}")
     _require_run_dir(run_dir)
     plots = run_dir / "plots"
 
@@ -72,15 +80,16 @@ def plot_run(run_dir: Path | str, strict: bool = False) -> list[Path]:
         jobs.append(("weights", lambda: plot_weights(*ckpt, plots / "weights.png")))
     history = attempt("history", lambda: io.read_history(run_dir))
     if history is not None:
-        jobs.append(("history", lambda: plot_history(history, plots / "history.png")))
+        jobs.append(("history", lambda: plot_history(history, plots / "history.png", x=x)))
+    rules = attempt("compare", lambda: io.rule_order(run_dir)) or []
     chist = attempt("compare_curves", lambda: io.read_compare_history(run_dir))
     if chist is not None:
         jobs.append(("compare_curves",
-                     lambda: plot_compare_curves(chist, plots / "compare_curves.png")))
+                     lambda: plot_compare_curves(chist, plots / "compare_curves.png", rules, x=x)))
     compare = attempt("compare_summary", lambda: io.read_compare(run_dir))
     if compare is not None:
         jobs.append(("compare_summary",
-                     lambda: plot_compare_summary(compare, plots / "compare_summary.png")))
+                     lambda: plot_compare_summary(compare, plots / "compare_summary.png", rules)))
     gc = attempt("gradcheck", lambda: io.read_gradcheck(run_dir))
     if gc is not None:
         jobs += [("gradcheck", lambda: plot_gradcheck(gc, plots / "gradcheck.png")),
@@ -89,6 +98,9 @@ def plot_run(run_dir: Path | str, strict: bool = False) -> list[Path]:
     samples = attempt("samples", lambda: io.read_samples(run_dir))
     if samples is not None:
         jobs.append(("samples", lambda: plot_samples(samples, plots / "samples.png")))
+    inpainting = attempt("inpainting", lambda: io.read_inpainting(run_dir))
+    if inpainting is not None:
+        jobs.append(("inpainting", lambda: plot_inpainting(inpainting, plots / "inpainting.png")))
 
     sweep = attempt("sweep", lambda: io.read_sweep(run_dir))
     if sweep is not None:
@@ -98,12 +110,19 @@ def plot_run(run_dir: Path | str, strict: bool = False) -> list[Path]:
     return [p for w in written for p in (w if isinstance(w, list) else [w]) if p is not None]
 
 
-def main_plot(run_dir: Path | str) -> int:
+def main_plot(run_dir: Path | str, x: str = "epoch") -> int:
     """CLI body of ``neurosim plot RUN_DIR``: draw every figure, write the report, print paths."""
     run_dir = Path(run_dir)
     _require_run_dir(run_dir)
-    figures = plot_run(run_dir)
+    figures = plot_run(run_dir, x=x)
     for p in figures:
         print(p)
-    print(write_report(run_dir, figures))
+    print(f"report: {write_report(run_dir, figures)}")
     return 0
+
+
+def plot_and_report(run_dir: Path | str) -> Path:
+    """What every runner does at the end: :func:`plot_run`, then :func:`write_report`; returns
+    the report's path."""
+    figures = plot_run(run_dir)
+    return write_report(run_dir, figures)

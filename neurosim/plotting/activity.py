@@ -3,7 +3,8 @@
 - ``activity.png``  heatmap per recorded block (particle 0) with a rug of its update events and
   the clamp-on intervals of the tasks that own it;
 - ``raster.png``    one dot per asynchronous block-update event;
-- ``energy.png``    energy (mean over particles, min–max band) and λ_k(t);
+- ``energy.png``    energy (mean over particles, min–max band), its distance to the final
+  energy |E(t) − E(T)| on a log axis (linear axes look flat after a few τ), and λ_k(t);
 - ``tasks.png``     task timeline: clamp on/off bars per task with λ_k(t) overlaid (and the
   conditions' fade gain g(t) where the task fades).
 """
@@ -196,28 +197,31 @@ def plot_energy(traces: Traces, out: Path, network: NetworkInfo | None = None) -
     t = traces.time
     tasks = _task_order(traces, network)
     colours = {task: task_colour(i) for i, task in enumerate(tasks)}
-    rows = int(traces.energy is not None) + int(has_lam)
+    rows = 2 * int(traces.energy is not None) + int(has_lam)
     fig, axes = plt.subplots(rows, 1, figsize=(10, 1.2 + 2.4 * rows), sharex=True,
                              layout="constrained", squeeze=False)
     axes = list(axes[:, 0])
     if traces.energy is not None:
         ax = axes[0]
-        e = traces.energy
-        if e.ndim == 1:
-            ax.plot(t, e, color="k", lw=1.2, label="E")
+        e = traces.energy.real if np.iscomplexobj(traces.energy) else traces.energy
+        e = e.reshape(len(e), -1)
+        mean = np.nanmean(e, 1)
+        if e.shape[1] == 1:
+            ax.plot(t, mean, color="k", lw=1.2, label="E")
         else:
-            e = e.reshape(len(e), -1)
             ax.fill_between(t, np.nanmin(e, 1), np.nanmax(e, 1), color="0.75", lw=0,
                             label=f"min–max over {e.shape[1]} particles")
-            ax.plot(t, np.nanmean(e, 1), color="k", lw=1.2, label="mean over particles")
+            ax.plot(t, mean, color="k", lw=1.2, label="mean over particles")
         for task, flag in traces.clamp.items():
             for i, (t0, t1) in enumerate(on_intervals(t, flag)):
-                ax.axvspan(t0, t1, color=colours.get(task, "C0"), alpha=0.12, lw=0,
-                           label=f"clamp on: {task}" if i == 0 else None)
+                for a in axes[:2]:
+                    a.axvspan(t0, t1, color=colours.get(task, "C0"), alpha=0.12, lw=0,
+                              label=f"clamp on: {task}" if i == 0 else None)
         ax.set_ylabel("energy E (a.u.)")
         ax.set_title("Energy" + (" and task multipliers λ_k(t)" if has_lam else ""))
         ax.legend(fontsize=8, loc="best")
         ax.grid(alpha=0.3)
+        _distance_panel(axes[1], t, e, mean)
     if has_lam:
         ax = axes[-1]
         n = _lambda_lines(ax, t, traces.lam, colours)
@@ -232,6 +236,29 @@ def plot_energy(traces: Traces, out: Path, network: NetworkInfo | None = None) -
     if len(t) > 1:
         axes[-1].set_xlim(t[0], t[-1])
     return save_figure(fig, out)
+
+
+def _distance_panel(ax, t: np.ndarray, e: np.ndarray, mean: np.ndarray) -> None:
+    """|E(t) − E(T)| on a log axis: the approach to the final energy (exact zeros are gaps)."""
+    def gap(v):
+        d = np.abs(v - v[-1])
+        return np.where(d > 0, d, np.nan)[:-1]
+    if len(t) < 2:
+        return
+    per = np.abs(e - e[-1])[:-1]
+    per = np.where(per > 0, per, np.nan)
+    if e.shape[1] > 1 and np.isfinite(per).any():
+        # fmin / fmax skip NaN without the all-NaN warning of nanmin
+        ax.fill_between(t[:-1], np.fmin.reduce(per, axis=1), np.fmax.reduce(per, axis=1), color="0.8", lw=0,
+                        label="min–max over particles of |E_p(t) − E_p(T)|")
+    d = gap(mean)
+    ax.plot(t[:-1], d, color="k", lw=1.2, label="|mean E(t) − mean E(T)|")
+    if np.isfinite(d).any() or np.isfinite(per).any():
+        ax.set_yscale("log")
+    ax.set_ylabel("|E(t) − E(T)| (a.u.)")
+    ax.set_title(f"Distance to the final energy E(T), T = {t[-1]:.3g} τ (log axis)", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3, which="both")
 
 
 def plot_tasks(traces: Traces, out: Path, network: NetworkInfo | None = None) -> Path | None:

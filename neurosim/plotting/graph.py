@@ -37,8 +37,32 @@ def _layout(g: nx.DiGraph, network: NetworkInfo) -> dict:
     return pos
 
 
+LABEL_ANGLES = (-90, 90, 0, 180, -45, -135, 45, 135)   # candidate label directions, preferred first
+
+
+def _label_angle(node, pos: dict, neighbours, to_display) -> float:
+    """The first candidate direction (degrees, display space) at least 60° from every edge at
+    ``node``, else the one farthest from them."""
+    x0, y0 = to_display(pos[node])
+    edges = []
+    for m in neighbours:
+        x1, y1 = to_display(pos[m])
+        if (x1, y1) != (x0, y0):
+            edges.append(math.degrees(math.atan2(y1 - y0, x1 - x0)))
+    if not edges:
+        return LABEL_ANGLES[0]
+
+    def clearance(a):
+        return min(abs((a - e + 180) % 360 - 180) for e in edges)
+    for a in LABEL_ANGLES:
+        if clearance(a) >= 60:
+            return a
+    return max(LABEL_ANGLES, key=clearance)
+
+
 def plot_network(network: NetworkInfo, out: Path) -> Path | None:
-    """Directed graph of blocks: node area ∝ units, colour by task, marker by role."""
+    """Block graph: node area ∝ units, colour by task, marker by role; undirected edges (the energy
+    couplings are symmetric: W_ab couples a and b both ways); labels placed clear of the edges."""
     if not network.blocks:
         return None
     g = nx.DiGraph()
@@ -46,7 +70,14 @@ def plot_network(network: NetworkInfo, out: Path) -> Path | None:
         g.add_node(b.name)
     for p in network.projections:
         g.add_edge(p["pre"], p["post"], name=p["name"])
-    pos = _layout(g, network)
+    pos = _layout(g, network)        # direction only orders the layers
+    und = nx.Graph()
+    und.add_nodes_from(g.nodes)
+    for p in network.projections:
+        if p["pre"] == p["post"]:
+            continue
+        e = tuple(sorted((p["pre"], p["post"])))
+        und.add_edge(*e, names=und.edges[e]["names"] + [p["name"]] if und.has_edge(*e) else [p["name"]])
     tasks = network.tasks()
     tcol = {t: task_colour(i) for i, t in enumerate(tasks)}
     max_size = max(b.size for b in network.blocks)
@@ -56,10 +87,11 @@ def plot_network(network: NetworkInfo, out: Path) -> Path | None:
     w = 2.6 + 1.9 * (max(xs) - min(xs) + 1)
     h = 1.6 + 1.5 * (max(ys) - min(ys) + 1)
     fig, ax = plt.subplots(figsize=(min(max(w, 6), 16), min(max(h, 3.2), 12)), layout="constrained")
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
     node_size = {b.name: 350 + 2600 * b.size / max_size for b in network.blocks}
-    nx.draw_networkx_edges(g, pos, ax=ax, arrowstyle="-|>", arrowsize=14, width=1.2,
-                           edge_color="0.45", node_size=[node_size[n] for n in g.nodes],
-                           connectionstyle="arc3,rad=0.08")
+    widths = [1.2 * len(und.edges[e]["names"]) for e in und.edges]
+    nx.draw_networkx_edges(und, pos, ax=ax, width=widths, edge_color="0.45", arrows=False)
     for role, marker in ROLE_MARKERS.items():
         members = [b for b in network.blocks if (b.role if b.role in ROLE_MARKERS else "free") == role]
         if not members:
@@ -70,26 +102,39 @@ def plot_network(network: NetworkInfo, out: Path) -> Path | None:
                                node_shape=marker, node_color=colours,
                                node_size=[node_size[b.name] for b in members],
                                edgecolors="k", linewidths=1.0)
-    labels = {b.name: f"{b.name}\n{b.size}" + (f" · {b.activation}" if b.activation else "")
-              for b in network.blocks}
-    # Labels below the nodes so they never sit on the marker colour.
-    offset = {n: (x, y - 0.13 - 0.12 * math.sqrt(node_size[n] / 2950)) for n, (x, y) in pos.items()}
-    nx.draw_networkx_labels(g, offset, labels=labels, ax=ax, font_size=8, verticalalignment="top")
-    # Edge labels only where the projection name says more than "pre->post".
-    extra = {(p["pre"], p["post"]): p["name"] for p in network.projections
-             if p["name"] != f"{p['pre']}->{p['post']}"}
-    if extra:
-        nx.draw_networkx_edge_labels(g, pos, edge_labels=extra, ax=ax, font_size=7)
+    to_display = ax.transData.transform
+    for b in network.blocks:
+        angle = _label_angle(b.name, pos, und.neighbors(b.name), lambda p: tuple(to_display(p)))
+        r = math.sqrt(node_size[b.name]) / 2 + 5          # marker radius in points, plus a gap
+        c, s_ = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        ha = "left" if c > 0.3 else "right" if c < -0.3 else "center"
+        va = "bottom" if s_ > 0.3 else "top" if s_ < -0.3 else "center"
+        text = f"{b.name}\n{b.size}" + (f" · {b.activation}" if b.activation else "")
+        ax.annotate(text, pos[b.name], xytext=(r * c, r * s_), textcoords="offset points", ha=ha, va=va,
+                    fontsize=8, zorder=5, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+    # Edge labels where the projection names say more than "pre->post" (or two projections share
+    # the pair), offset perpendicular to the edge so they never sit on it.
+    for e in und.edges:
+        names = und.edges[e]["names"]
+        plain = len(names) == 1 and names[0] in (f"{e[0]}->{e[1]}", f"{e[1]}->{e[0]}")
+        if plain:
+            continue
+        (x0, y0), (x1, y1) = to_display(pos[e[0]]), to_display(pos[e[1]])
+        nx_, ny_ = -(y1 - y0), x1 - x0
+        norm = math.hypot(nx_, ny_) or 1.0
+        mid = ((pos[e[0]][0] + pos[e[1]][0]) / 2, (pos[e[0]][1] + pos[e[1]][1]) / 2)
+        ax.annotate(", ".join(names), mid, xytext=(9 * nx_ / norm, 9 * ny_ / norm), textcoords="offset points",
+                    ha="center", va="center", fontsize=7, color="0.25", zorder=5,
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
     handles = [Line2D([], [], ls="", marker=m, mfc="white", mec="k", ms=9, label=r)
                for r, m in ROLE_MARKERS.items() if any(b.role == r for b in network.blocks)]
     handles += [Line2D([], [], ls="", marker="o", mfc=c, mec="k", ms=9, label=f"task: {t}")
                 for t, c in tcol.items()]
     handles.append(Line2D([], [], ls="", marker="o", mfc=ROLE_COLOURS["free"], mec="k", ms=9,
                           label="no task"))
+    handles.append(Line2D([], [], color="0.45", lw=1.2, label="coupling (symmetric)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
               title="role / task", title_fontsize=8, frameon=False)
-    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
-    ax.set_ylim(min(ys) - 0.75, max(ys) + 0.45)
     ax.set_axis_off()
     total = sum(b.size for b in network.blocks)
     ax.set_title(f"Network: {len(network.blocks)} blocks, {total} units, "

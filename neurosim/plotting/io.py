@@ -1,4 +1,4 @@
-"""Readers of run-directory files (see docs/DESIGN.md §7 and docs/plotting.md).
+"""Readers of run-directory files (see docs/design.md and docs/plotting.md).
 
 Every reader takes the run directory and returns plain Python / numpy data, or ``None`` when
 the file is absent. Nothing here draws; nothing here imports simulator objects.
@@ -26,11 +26,15 @@ COMPARE_CSV = "compare.csv"
 COMPARE_HISTORY = "compare_history.csv"
 GRADCHECK = "gradcheck.json"
 SAMPLES = "samples.npz"
+SAMPLES_JSON = "samples.json"          # ``neurosim generate``: what was sampled, and its scores
+INPAINTING = "inpainting.npz"
+GRADIENTS = "gradients.npz"
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
 
 KNOWN_FILES = (SCENARIO, METRICS, NETWORK, TRACES, CHECKPOINT, HISTORY, COMPARE_JSON,
-               COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, SAMPLES, SWEEP_JSON, SWEEP_CSV)
+               COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, GRADIENTS, SAMPLES, SAMPLES_JSON, INPAINTING,
+               SWEEP_JSON, SWEEP_CSV)
 
 
 def known_files(run_dir: Path | str) -> list[str]:
@@ -62,6 +66,26 @@ def read_sweep(run_dir: Path | str) -> dict | None:
 
 def read_gradcheck(run_dir: Path | str) -> dict | None:
     return _read_json(Path(run_dir) / GRADCHECK)
+
+
+def read_samples_info(run_dir: Path | str) -> dict | None:
+    return _read_json(Path(run_dir) / SAMPLES_JSON)
+
+
+def scenario_header(run_dir: Path | str) -> dict:
+    """``name``, ``kind`` and ``description`` of ``scenario.toml`` (empty when absent / unparsable)."""
+    text = read_scenario_text(run_dir)
+    if text is None:
+        return {}
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {k: doc[k] for k in ("name", "kind", "description") if isinstance(doc.get(k), str)}
 
 
 def read_compare(run_dir: Path | str) -> dict | None:
@@ -269,12 +293,51 @@ def read_history(run_dir: Path | str) -> Table | None:
 
 
 def read_compare_history(run_dir: Path | str) -> Table | None:
-    return read_csv_table(Path(run_dir) / COMPARE_HISTORY)
+    """``compare_history.csv``, plus a numeric ``wall_seconds`` column (cumulative wall seconds of
+    that rule × seed at that epoch / step) joined from the sub-runs' ``RULE/seed<S>/history.csv``
+    ``seconds`` column when the table has none of its own."""
+    run_dir = Path(run_dir)
+    table = read_csv_table(run_dir / COMPARE_HISTORY)
+    if table is None or "wall_seconds" in table.numeric or "rule" not in table.text:
+        return table
+    xcol = next((c for c in ("epoch", "step") if c in table.numeric), None)
+    if xcol is None or "seed" not in table.text:
+        return table
+    cache: dict[tuple[str, str], dict[float, float]] = {}
+    wall = np.full(len(table), np.nan)
+    for i, (rule, seed) in enumerate(zip(table.text["rule"], table.text["seed"])):
+        key = (rule, seed.strip())
+        if key not in cache:
+            cache[key] = {}
+            sub = read_csv_table(run_dir / rule / f"seed{key[1]}" / HISTORY)
+            if sub is not None and xcol in sub.numeric and "seconds" in sub.numeric:
+                cum = np.cumsum(np.nan_to_num(sub.numeric["seconds"]))
+                cache[key] = dict(zip(sub.numeric[xcol].tolist(), cum.tolist()))
+        wall[i] = cache[key].get(float(table.numeric[xcol][i]), np.nan)
+    if np.isfinite(wall).any():
+        table.numeric["wall_seconds"] = wall
+    return table
+
+
+def rule_order(run_dir: Path | str) -> list[str]:
+    """The rules of a comparison in the order they ran: ``compare.csv`` rows, then any others of
+    ``compare_history.csv``, then of ``compare.json`` (whose keys are sorted on disk)."""
+    run_dir = Path(run_dir)
+    order: list[str] = []
+    for table in (read_csv_table(run_dir / COMPARE_CSV), read_csv_table(run_dir / COMPARE_HISTORY)):
+        if table is not None and "rule" in table.text:
+            order += [r for r in table.text["rule"] if r and r not in order]
+    doc = _read_json(run_dir / COMPARE_JSON)
+    if isinstance(doc, dict) and isinstance(doc.get("rules"), dict):
+        order += [r for r in doc["rules"] if r not in order]
+    return order
 
 
 # --------------------------------------------------------------------------- samples.npz
 def read_samples(run_dir: Path | str) -> dict[str, np.ndarray] | None:
-    path = Path(run_dir) / SAMPLES
+    """``samples.npz`` of a run directory (or the npz file ``run_dir`` itself)."""
+    path = Path(run_dir)
+    path = path if path.suffix == ".npz" else path / SAMPLES
     if not path.is_file():
         return None
     with np.load(path, allow_pickle=False) as z:
@@ -285,6 +348,18 @@ def read_samples(run_dir: Path | str) -> dict[str, np.ndarray] | None:
     out["samples"] = s.reshape(len(s), -1) if s.ndim != 2 else s
     if "reference" in out and out["reference"].ndim != 2:
         out["reference"] = out["reference"].reshape(len(out["reference"]), -1)
+    return out
+
+
+def read_inpainting(run_dir: Path | str) -> dict[str, np.ndarray] | None:
+    """``inpainting.npz``: ``original`` and ``inpainted`` (n, 64) test digits, optional ``labels``."""
+    path = Path(run_dir) / INPAINTING
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        out = {k: np.asarray(z[k]) for k in ("original", "inpainted", "labels") if k in z.keys()}
+    if "original" not in out or "inpainted" not in out:
+        raise ValueError(f"{path}: expected arrays 'original' and 'inpainted'")
     return out
 
 

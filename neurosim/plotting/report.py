@@ -1,38 +1,48 @@
-"""``report.html``: one self-contained page with the metrics, every figure and the scenario."""
+"""``report.html``: one self-contained page per run directory, drawn from its files.
+
+Layout: a title naming the verb and the scenario ("neurosim gradcheck · gradcheck_layered"), the
+run's files as links, the small table that fits the verb (:mod:`.tables`), every figure with its
+caption, then — folded away — every metric at full precision and the resolved scenario.
+"""
 from __future__ import annotations
 
 import html
-import math
 import os
+import struct
 from pathlib import Path
-from typing import Any
 
-from .io import flatten, known_files, read_metrics, read_scenario_text, read_sweep
+from .io import flatten, known_files, read_metrics, read_samples_info, read_scenario_text, read_sweep, scenario_header
+from .tables import TableSpec, format_value, report_kind, summary_tables
 
-# Figure stem → (order, caption). Unknown PNGs in plots/ are appended with a generic caption.
+# Figure stem → caption, in page order. Unknown PNGs in plots/ are appended with a generic caption.
 CAPTIONS: dict[str, str] = {
+    "gradcheck": "Gradient check (gradcheck.json): cosine, 1 − cosine and relative error of "
+                 "each estimator against the exact gradient, vs nudge strength |β|. A line drawn on "
+                 "top of another one is hollow and named \"(= other)\" in the legend.",
+    "gradcheck_projections": "Gradient check per projection: relative error vs |β|.",
+    "compare_summary": "Per-rule summary (compare.json): final test error (%, log axis) or W₂ "
+                       "(axis zoomed to the data) — mean ± std, each seed a hollow dot — and wall-clock "
+                       "time per rule.",
+    "compare_curves": "Learning rules compared (compare_history.csv): mean ± std over seeds vs "
+                      "epoch, one line per rule (same colours as the summary).",
+    "samples": "Generated samples (samples.npz) against the reference data.",
+    "inpainting": "Inpainting (inpainting.npz): the bottom half of each test digit generated from "
+                  "its top half, beside the original.",
+    "history": "Training history (history.csv): every numeric column vs epoch, grouped by kind; "
+               "accuracies as error % on a log axis.",
     "network": "Network graph (network.json): node area ∝ number of units, marker = role "
-               "(free / clamped / nudged), colour = owning task.",
+               "(free / clamped / nudged), colour = owning task; edges are the symmetric couplings.",
+    "energy": "Energy vs simulated time (mean over particles with min–max band), its distance "
+              "|E(t) − E(T)| to the final energy on a log axis, and the task multipliers λ_k(t).",
     "activity": "Activity of particle 0 per recorded block vs simulated time (traces.npz). "
                 "The strip above each panel shows the block's asynchronous update events (one "
                 "tick per update, or the update rate when there are too many to tell apart); coloured "
                 "spans and dashed / dotted lines mark clamp on / off of the task owning the block.",
     "raster": "Raster of block-update events (traces.npz event_time, event_block), with the "
               "event count and mean rate per block on the right.",
-    "energy": "Energy vs simulated time (mean over particles with min–max band) and the task "
-              "multipliers λ_k(t) (real part solid, imaginary part dashed).",
     "tasks": "Task timeline: clamp on/off bars per task with λ_k(t) overlaid.",
     "weights": "Histograms of the weights of every projection and the biases of every block "
                "(checkpoint.npz).",
-    "history": "Training history (history.csv): every numeric column vs epoch, grouped by kind.",
-    "compare_curves": "Learning rules compared (compare_history.csv): mean ± std over seeds vs "
-                      "epoch, one line per rule.",
-    "compare_summary": "Per-rule summary (compare.json): final metric ± std over seeds and "
-                       "wall-clock time.",
-    "gradcheck": "Gradient check (gradcheck.json): cosine, 1 − cosine and relative error of "
-                 "each estimator against the exact gradient, vs nudge strength |β|.",
-    "gradcheck_projections": "Gradient check per projection: relative error vs |β|.",
-    "samples": "Generated samples (samples.npz) against the reference data.",
     "sweep_heatmap": "Sweep (sweep.json): the first two swept keys as a grid, colour = mean over seeds "
                      "(averaged over any further keys), each square annotated mean ± std; grey: no seed finished.",
 }
@@ -41,31 +51,20 @@ SWEEP_KEY_CAPTION = ("Sweep (sweep.json): headline metrics vs {key}, mean over s
 ORDER = list(CAPTIONS)
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1200px;margin:2em auto;
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1200px;margin:1.5em auto;
 padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em}td,th{padding:.2em .8em;border-bottom:1px solid #eee;
-text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
+p.meta{color:#555;margin:.2em 0}p.files{font-size:.9em}p.files a{margin-right:.6em}
+table{border-collapse:collapse;font-size:.88em;margin:.4em 0}
+td,th{padding:.2em .7em;border-bottom:1px solid #eee;text-align:left;white-space:nowrap}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.fail{color:#b00}caption{text-align:left;font-weight:600;padding:.3em 0}
+div.scroll{overflow-x:auto}p.note{font-size:.85em;color:#555;margin:.2em 0 1em}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#555;margin-top:.3em}
+details{margin:1em 0}summary{cursor:pointer;font-weight:600}
 pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-size:.85em}
 """
-
-
-def format_value(v: Any) -> str:
-    """Numbers to 4 significant digits; everything else as text."""
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, int):
-        return str(v) if abs(v) < 10**6 else f"{v:.4g}"
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.4g}"
-    if v is None:
-        return "—"
-    if isinstance(v, (list, tuple)):
-        items = [format_value(x) for x in v[:8]]
-        return "[" + ", ".join(items) + (", …" if len(v) > 8 else "") + "]"
-    return str(v)
 
 
 def ordered_figures(plots_dir: Path) -> list[Path]:
@@ -75,37 +74,85 @@ def ordered_figures(plots_dir: Path) -> list[Path]:
     return sorted(pngs, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
 
 
-def _metrics_table(metrics: dict) -> str:
-    flat = flatten(metrics)
-    rows = [(k, v) for k, v in flat.items() if not k.endswith("_seconds")]
-    timings = [(k, v) for k, v in flat.items() if k.endswith("_seconds")]
-    out = []
-    for title, items in (("Metrics", rows), ("Timings", timings)):
-        if not items:
-            continue
-        out.append(f"<h2>{title}</h2>\n<table>\n<tr><th>key</th><th>value</th></tr>")
-        for k, v in items:
-            cls = ' class="num"' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
-            out.append(f"<tr><td>{html.escape(k)}</td><td{cls}>{html.escape(format_value(v))}</td></tr>")
-        out.append("</table>")
+def png_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk; None if the file is not a PNG."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def _esc(s: object) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def render_table(t: TableSpec) -> str:
+    out = [f"<div class=\"scroll\"><table>\n<caption>{_esc(t.caption)}</caption>",
+           "<tr>" + "".join(f"<th>{_esc(h)}</th>" for h in t.header) + "</tr>"]
+    for row in t.rows:
+        cells = []
+        for c in row:
+            cls = " class=\"fail\"" if c.text == "failed" else " class=\"num\"" if c.numeric else ""
+            title = f' title="{_esc(c.title)}"' if c.title else ""
+            body = f'<a href="{_esc(c.href)}">{_esc(c.text)}</a>' if c.href else _esc(c.text)
+            body += " ".join(f'<a href="{_esc(h)}">{_esc(x)}</a>' for x, h in c.links)
+            cells.append(f"<td{cls}{title}>{body}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table></div>")
+    if t.note:
+        out.append(f'<p class="note">{_esc(t.note)}</p>')
     return "\n".join(out)
 
 
+def _title(run_dir: Path, verb: str, kind: str) -> tuple[str, str]:
+    """(title, one-line description) naming the verb and the scenario."""
+    head = scenario_header(run_dir)
+    name = head.get("name")
+    if verb == "generate":
+        info = read_samples_info(run_dir) or {}
+        name = name or info.get("scenario")
+    title = f"neurosim {verb} · {name or run_dir.name}"
+    meta = [f"kind {kind}" if kind and verb in ("run", "compare") else "",
+            f"run directory {run_dir.name}", head.get("description", "")]
+    return title, " · ".join(m for m in meta if m)
+
+
+def _file_links(run_dir: Path, verb: str) -> str:
+    links = [f'<a href="{_esc(n)}">{_esc(n)}</a>' for n in known_files(run_dir)]
+    if verb == "generate" and (run_dir.parent / "report.html").is_file():
+        links.append('<a href="../report.html">the trained run\'s report</a>')
+    return "<p class=\"files\">Files: " + (" ".join(links) or "none") + "</p>"
+
+
+def _all_metrics(metrics: dict) -> str:
+    flat = flatten(metrics)
+    rows = "\n".join(f"<tr><td>{_esc(k)}</td><td class=\"num\">{_esc(format_value(v, k))}</td></tr>"
+                     for k, v in flat.items())
+    return (f"<details><summary>All metrics (metrics.json, {len(flat)} keys)</summary>\n"
+            f"<table>\n<tr><th>key</th><th>value</th></tr>\n{rows}\n</table></details>")
+
+
 def write_report(run_dir: Path | str, figures: list[Path] | None = None) -> Path:
-    """Write ``run_dir/report.html`` (atomically) from metrics.json, plots/*.png and scenario.toml.
+    """Write ``run_dir/report.html`` (atomically) from the run directory's files.
 
     ``figures`` defaults to every PNG already in ``run_dir/plots``.
     """
     run_dir = Path(run_dir)
-    figures = ordered_figures(run_dir / "plots") if figures is None else [Path(f) for f in figures]
+    figures = ordered_figures(run_dir / "plots") if figures is None else \
+        sorted((Path(f) for f in figures), key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER
+                                                          else len(ORDER), p.stem))
+    verb, kind = report_kind(run_dir)
+    title, meta = _title(run_dir, verb, kind)
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>neurosim run — {html.escape(run_dir.name)}</title>",
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>neurosim run: {html.escape(run_dir.name)}</h1>",
-             "<p>Files: " + html.escape(", ".join(known_files(run_dir)) or "none") + "</p>"]
-    metrics = read_metrics(run_dir)
-    if metrics:
-        parts.append(_metrics_table(metrics))
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             '<link rel="icon" href="data:,">',     # no favicon request: nothing on the page can 404
+             f"<title>{_esc(title)}</title>", f"<style>{CSS}</style></head><body>",
+             f"<h1>{_esc(title)}</h1>", f'<p class="meta">{_esc(meta)}</p>', _file_links(run_dir, verb)]
+    parts += [render_table(t) for t in summary_tables(run_dir, verb)]
     sweep = read_sweep(run_dir)
     if sweep is not None:
         from .sweep import sweep_table_html
@@ -116,13 +163,18 @@ def write_report(run_dir: Path | str, figures: list[Path] | None = None) -> Path
             rel = f"plots/{fig.name}"
             cap = CAPTIONS.get(fig.stem) or (SWEEP_KEY_CAPTION.format(key=fig.stem[len("sweep_"):])
                                              if fig.stem.startswith("sweep_") else fig.stem.replace("_", " "))
-            parts.append(f'<figure id="{html.escape(fig.stem, quote=True)}">'
-                         f'<img src="{html.escape(rel, quote=True)}" alt="{html.escape(fig.stem, quote=True)}">'
-                         f"<figcaption><b>{html.escape(fig.name)}</b> — {html.escape(cap)}</figcaption></figure>")
+            size = png_size(run_dir / rel)
+            dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+            parts.append(f'<figure id="{_esc(fig.stem)}"><a href="{_esc(rel)}">'
+                         f'<img src="{_esc(rel)}" alt="{_esc(fig.stem)}"{dims}></a>'
+                         f"<figcaption><b>{_esc(fig.name)}</b> — {_esc(cap)}</figcaption></figure>")
+    metrics = read_metrics(run_dir)
+    if isinstance(metrics, dict) and metrics:
+        parts.append(_all_metrics(metrics))
     scenario = read_scenario_text(run_dir)
     if scenario is not None:
-        parts.append("<h2>Resolved scenario (scenario.toml)</h2>")
-        parts.append(f"<pre>{html.escape(scenario)}</pre>")
+        parts.append("<details><summary>Resolved scenario (scenario.toml)</summary>")
+        parts.append(f"<pre>{html.escape(scenario)}</pre></details>")
     parts.append("</body></html>\n")
     out = run_dir / "report.html"
     tmp = run_dir / "report.tmp.html"

@@ -70,11 +70,30 @@ def _image_rows(n: int, labels: np.ndarray | None) -> tuple[list[np.ndarray], li
     return rows, [str(i * GRID) for i in range(len(rows))]
 
 
-def _images(data, out):
+def plot_inpainting(data: dict[str, np.ndarray], out: Path) -> Path | None:
+    """``inpainting.npz``: inpainted test digits (top half given, bottom half generated) beside
+    the originals, rows by label when ``labels`` exist."""
+    filled, original = np.asarray(data["inpainted"]), np.asarray(data["original"])
+    if filled.size == 0 or filled.reshape(len(filled), -1).shape[1] != 64:
+        return None
+    filled, original = filled.reshape(len(filled), 64), original.reshape(len(original), 64)
+    labels = data.get("labels")
+    if labels is not None and len(labels) == len(filled):
+        order = np.argsort(labels, kind="stable")
+        filled, original, labels = filled[order], original[order], labels[order]
+    else:
+        labels = None
+    return _images({"samples": filled, "reference": original, "labels": labels}, out,
+                   names=("inpainted (top half given)", "original"),
+                   title="Inpainting: the bottom half generated from the top half")
+
+
+def _images(data, out, names=("samples", "reference"), title="Generated 8×8 images"):
     s, ref, labels = data["samples"], data.get("reference"), data.get("labels")
-    panels = [("samples", s, labels)]
+    panels = [(names[0], s, labels)]
     if ref is not None and len(ref):
-        panels.append(("reference", ref, None))
+        # the reference rows follow the labels too when the arrays pair up (inpainting)
+        panels.append((names[1], ref, labels if names[1] == "original" else None))
     finite = np.concatenate([p[1][np.isfinite(p[1])].ravel() for p in panels])
     vmin, vmax = (np.percentile(finite, 1), np.percentile(finite, 99)) if finite.size else (0, 1)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels) + 0.8, 5.2),
@@ -88,10 +107,9 @@ def _images(data, out):
         ax.set_yticks([r * 9 + 3.5 for r in range(len(rows))], names, fontsize=8)
         ax.set_ylabel("label" if labs is not None and len(labs) == len(imgs) else "sample index")
         ax.set_xlabel(f"{name}: 8×8 images (n={len(imgs)})")
-        ax.set_title(name.capitalize(), fontsize=10)
+        ax.set_title(name[0].upper() + name[1:], fontsize=10)
     fig.colorbar(im, ax=list(axes[0]), shrink=0.7, label="pixel value (data units)")
-    fig.suptitle("Generated 8×8 images" + (" (rows by label)" if labels is not None else ""),
-                 fontsize=11)
+    fig.suptitle(title + (" (rows by label)" if labels is not None else ""), fontsize=11)
     return save_figure(fig, out)
 
 
