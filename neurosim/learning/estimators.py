@@ -34,6 +34,7 @@ from ..model.activations import drho, rho
 from ..model.network import Params
 from . import nudging as nd
 from . import reference as ref
+from .analytic import AnalyticGuard, circle_contrast
 from .gradients import zeros_like
 from .nudging import PhaseRunner, RelaxConfig
 
@@ -137,14 +138,30 @@ class CHL(ContrastEstimator):
 
 
 class HEP(ContrastEstimator):
+    """The circle of :func:`nudging.circle`, relaxed under the analytic-region guard: when a
+    complex state heads for a pole of ρ (|β| outside the radius of validity for this batch) the
+    circle is retried on half the radius, at most ``max_halvings`` times (0: raise at once), see
+    :mod:`.analytic`. ``info["radius"]`` is the radius used."""
+
     name = "hep"
 
-    def __init__(self, beta: float = 0.1, n_points: int = 4):
+    def __init__(self, beta: float = 0.1, n_points: int = 4, max_halvings: int = 4):
         super().__init__(beta)
-        self.n_points = int(n_points)
+        self.n_points, self.max_halvings = int(n_points), int(max_halvings)
 
     def schedule(self):
         return nd.circle(self.beta, self.n_points)
+
+    def gradient(self, problem):
+        phases, _ = self.schedule()
+        cplx = any(np.iscomplexobj(ph.lam) and ph.lam.imag != 0 for ph, _ in phases)
+        if cplx:
+            nd.require_holomorphic(problem.compiled, self.name)
+        runner = PhaseRunner(problem, complex_states=cplx)
+        runner.free()
+        grad, radius = circle_contrast(runner, self.beta, self.n_points, self.name, self.max_halvings)
+        lams = [complex(ph.lam) for ph, _ in nd.circle(radius, self.n_points)[0]]
+        return grad, _info(runner, problem.out, lambdas=lams, radius=radius)
 
 
 class ContinuousEstimator(Estimator):
@@ -172,8 +189,13 @@ class ContinuousEstimator(Estimator):
         if abs(tick_dt - dt) > 1e-15:
             raise ValueError("continuous estimators step with the problem's relax dt")
         demod = nd.Demodulator(lambda t: reference(omega * (t - t0)), tau_avg=tau_avg)
+        # complex states: stop with a clear error once a state heads for a pole (see .analytic)
+        guard = AnalyticGuard(runner.compiled, self.name, abs(self.beta)) if lam_kind == "rotation" else None
         for i in range((self.warmup_periods + self.periods) * n_steps):
-            sim.run(dt)
+            if guard is None:
+                sim.run(dt)
+            else:
+                guard.run(sim, dt, every_step=False)
             if i >= self.warmup_periods * n_steps:
                 # the state after a step was driven by λ at the step's start: sample mid-step
                 demod.add(runner.param_grads(), sim.t - 0.5 * dt, dt)
