@@ -50,10 +50,17 @@ def test_hep_shrinks_the_circle_and_warns(layered):
     problem, exact = layered
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        g, info = get_estimator("hep", beta=2.0, n_points=4).gradient(problem)
+        est = get_estimator("hep", beta=2.0, n_points=4)
+        g, info = est.gradient(problem)
     shrinks = [w for w in caught if issubclass(w.category, RadiusWarning)]
     assert shrinks and "retrying this batch on |β| = 1" in str(shrinks[0].message)
     assert info["radius"] < 2.0 and len(shrinks) == int(round(np.log2(2.0 / info["radius"])))
+    assert est.n_shrunk == 1
+    with warnings.catch_warnings(record=True) as caught:  # the same depths again: counted, not warned
+        warnings.simplefilter("always")
+        _, again = est.gradient(problem)
+    assert again["radius"] == info["radius"] and est.n_shrunk == 2
+    assert not [w for w in caught if issubclass(w.category, RadiusWarning)]
     assert all(abs(abs(lam) - info["radius"]) < 1e-12 for lam in info["lambdas"])
     assert all(np.all(np.isfinite(v)) for _, _, v in g.items())
     assert cosine(g, exact) > 0.999

@@ -108,10 +108,11 @@ class AnalyticGuard:
 
 
 def circle_contrast(runner, beta: float, n_points: int, estimator: str = "hep",
-                    max_halvings: int = 4):
+                    max_halvings: int = 4, warned: set | None = None):
     """The hEP contrast of :func:`nudging.circle` on radius |β|, guarded (module docstring).
 
-    Returns (gradient, radius used). Needs ``runner.free()`` first.
+    Returns (gradient, radius used). Needs ``runner.free()`` first. ``warned``: radii already
+    warned about (a training run warns once per halving depth, not once per batch).
     """
     r = abs(float(beta))
     for attempt in range(max_halvings + 1):
@@ -123,5 +124,10 @@ def circle_contrast(runner, beta: float, n_points: int, estimator: str = "hep",
             if attempt == max_halvings:
                 tried = f" (and on {max_halvings} halvings of |β| = {abs(beta):g})" if max_halvings else ""
                 raise OutsideRadius(f"{err}{tried}; lower beta") from None
-            warnings.warn(f"{err}; retrying this batch on |β| = {r / 2:g}", RadiusWarning, stacklevel=3)
+            if warned is None or r not in warned:
+                later = "" if warned is None else " (later batches: without a warning)"
+                warnings.warn(f"{err}; retrying this batch on |β| = {r / 2:g}{later}", RadiusWarning,
+                              stacklevel=3)
+                if warned is not None:
+                    warned.add(r)
             r /= 2

@@ -141,13 +141,20 @@ class HEP(ContrastEstimator):
     """The circle of :func:`nudging.circle`, relaxed under the analytic-region guard: when a
     complex state heads for a pole of ρ (|β| outside the radius of validity for this batch) the
     circle is retried on half the radius, at most ``max_halvings`` times (0: raise at once), see
-    :mod:`.analytic`. ``info["radius"]`` is the radius used."""
+    :mod:`.analytic`. ``info["radius"]`` is the radius used; ``n_shrunk`` counts the calls that
+    needed a smaller one (each halving depth is warned about once per estimator)."""
 
     name = "hep"
 
     def __init__(self, beta: float = 0.1, n_points: int = 4, max_halvings: int = 4):
         super().__init__(beta)
         self.n_points, self.max_halvings = int(n_points), int(max_halvings)
+        self._warned: set = set()
+        self._n_shrunk = 0
+
+    @property
+    def n_shrunk(self) -> int:
+        return self._n_shrunk
 
     def schedule(self):
         return nd.circle(self.beta, self.n_points)
@@ -159,7 +166,9 @@ class HEP(ContrastEstimator):
             nd.require_holomorphic(problem.compiled, self.name)
         runner = PhaseRunner(problem, complex_states=cplx)
         runner.free()
-        grad, radius = circle_contrast(runner, self.beta, self.n_points, self.name, self.max_halvings)
+        grad, radius = circle_contrast(runner, self.beta, self.n_points, self.name, self.max_halvings,
+                                       self._warned)
+        self._n_shrunk += radius < abs(self.beta)
         lams = [complex(ph.lam) for ph, _ in nd.circle(radius, self.n_points)[0]]
         return grad, _info(runner, problem.out, lambdas=lams, radius=radius)
 
