@@ -13,7 +13,8 @@ G(λ) = ∂E/∂θ(x_λ) (the local products at the fixed point nudged by λ), d
 ``ep_symmetric``     (G(β) − G(−β)) / 2β                                          error O(β²)
 ``ep_random_sign``   ``ep`` with β → ±β at random each call                       O(β) per call, O(β²) mean
 ``chl``              G(clamped) − G(0): readout hard-clamped to y (contrastive Hebbian; not scaled)
-``hep``              Re (1/(N|β|)) Σ_k G(|β|e^{2πik/N}) e^{−2πik/N}  (complex states)  error O(|β|^N)
+``hep``              Re (1/(N|β|)) Σ_k G(|β|e^{2πik/N}) e^{−2πik/N}  (complex states)  error O(|β|^N);
+                     |β| halved for a batch whose states leave the analytic strip (:mod:`.analytic`)
 ``hep_continuous``   Re (1/(K T |β|)) ∫ G(x(t)) e^{−2πit/T} dt, λ(t) = |β|e^{2πit/T}, K periods after a warm-up
 ``baseline_hebb``    (2/(K T β)) ∫ (G(x(t)) − Ḡ(t)) cos(2πt/T) dt, λ(t) = β cos(2πt/T), Ḡ running mean
 ``first_step``       (G(x_0 + Δ·v) − G(x_0)) / (βΔ), v = −β ∂C/∂x_out the onset velocity (one step Δ = dt)
