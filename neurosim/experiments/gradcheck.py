@@ -42,7 +42,9 @@ def settings(gc: dict) -> list[tuple[str, str, dict]]:
         if est == "hep":
             for n in gc["n_points"]:
                 for b in gc["betas"]:
-                    out.append((f"hep_N{n}_beta{_fmt_beta(b)}", est, {"beta": b, "n_points": n}))
+                    # max_halvings 0: a figure at exactly |β|, or the guard's error outside the radius
+                    out.append((f"hep_N{n}_beta{_fmt_beta(b)}", est,
+                                {"beta": b, "n_points": n, "max_halvings": 0}))
         elif est in ("hep_continuous", "baseline_hebb"):
             opts = dict(n_points=gc["continuous_points"], steps_per_point=gc["steps_per_point"],
                         periods=gc["periods"], warmup_periods=gc["warmup_periods"])

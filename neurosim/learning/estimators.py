@@ -13,7 +13,8 @@ G(λ) = ∂E/∂θ(x_λ) (the local products at the fixed point nudged by λ), d
 ``ep_symmetric``     (G(β) − G(−β)) / 2β                                          error O(β²)
 ``ep_random_sign``   ``ep`` with β → ±β at random each call                       O(β) per call, O(β²) mean
 ``chl``              G(clamped) − G(0): readout hard-clamped to y (contrastive Hebbian; not scaled)
-``hep``              Re (1/(N|β|)) Σ_k G(|β|e^{2πik/N}) e^{−2πik/N}  (complex states)  error O(|β|^N)
+``hep``              Re (1/(N|β|)) Σ_k G(|β|e^{2πik/N}) e^{−2πik/N}  (complex states)  error O(|β|^N);
+                     |β| halved for a batch whose states leave the analytic strip (:mod:`.analytic`)
 ``hep_continuous``   Re (1/(K T |β|)) ∫ G(x(t)) e^{−2πit/T} dt, λ(t) = |β|e^{2πit/T}, K periods after a warm-up
 ``baseline_hebb``    (2/(K T β)) ∫ (G(x(t)) − Ḡ(t)) cos(2πt/T) dt, λ(t) = β cos(2πt/T), Ḡ running mean
 ``first_step``       (G(x_0 + Δ·v) − G(x_0)) / (βΔ), v = −β ∂C/∂x_out the onset velocity (one step Δ = dt)
@@ -34,6 +35,7 @@ from ..model.activations import drho, rho
 from ..model.network import Params
 from . import nudging as nd
 from . import reference as ref
+from .analytic import AnalyticGuard, circle_contrast
 from .gradients import zeros_like
 from .nudging import PhaseRunner, RelaxConfig
 
@@ -137,14 +139,39 @@ class CHL(ContrastEstimator):
 
 
 class HEP(ContrastEstimator):
+    """The circle of :func:`nudging.circle`, relaxed under the analytic-region guard: when a
+    complex state heads for a pole of ρ (|β| outside the radius of validity for this batch) the
+    circle is retried on half the radius, at most ``max_halvings`` times (0: raise at once), see
+    :mod:`.analytic`. ``info["radius"]`` is the radius used; ``n_shrunk`` counts the calls that
+    needed a smaller one (each halving depth is warned about once per estimator)."""
+
     name = "hep"
 
-    def __init__(self, beta: float = 0.1, n_points: int = 4):
+    def __init__(self, beta: float = 0.1, n_points: int = 4, max_halvings: int = 4):
         super().__init__(beta)
-        self.n_points = int(n_points)
+        self.n_points, self.max_halvings = int(n_points), int(max_halvings)
+        self._warned: set = set()
+        self._n_shrunk = 0
+
+    @property
+    def n_shrunk(self) -> int:
+        return self._n_shrunk
 
     def schedule(self):
         return nd.circle(self.beta, self.n_points)
+
+    def gradient(self, problem):
+        phases, _ = self.schedule()
+        cplx = any(np.iscomplexobj(ph.lam) and ph.lam.imag != 0 for ph, _ in phases)
+        if cplx:
+            nd.require_holomorphic(problem.compiled, self.name)
+        runner = PhaseRunner(problem, complex_states=cplx)
+        runner.free()
+        grad, radius = circle_contrast(runner, self.beta, self.n_points, self.name, self.max_halvings,
+                                       self._warned)
+        self._n_shrunk += radius < abs(self.beta)
+        lams = [complex(ph.lam) for ph, _ in nd.circle(radius, self.n_points)[0]]
+        return grad, _info(runner, problem.out, lambdas=lams, radius=radius)
 
 
 class ContinuousEstimator(Estimator):
@@ -172,8 +199,13 @@ class ContinuousEstimator(Estimator):
         if abs(tick_dt - dt) > 1e-15:
             raise ValueError("continuous estimators step with the problem's relax dt")
         demod = nd.Demodulator(lambda t: reference(omega * (t - t0)), tau_avg=tau_avg)
+        # complex states: stop with a clear error once a state heads for a pole (see .analytic)
+        guard = AnalyticGuard(runner.compiled, self.name, abs(self.beta)) if lam_kind == "rotation" else None
         for i in range((self.warmup_periods + self.periods) * n_steps):
-            sim.run(dt)
+            if guard is None:
+                sim.run(dt)
+            else:
+                guard.run(sim, dt, every_step=False)
             if i >= self.warmup_periods * n_steps:
                 # the state after a step was driven by λ at the step's start: sample mid-step
                 demod.add(runner.param_grads(), sim.t - 0.5 * dt, dt)

@@ -194,9 +194,15 @@ class PhaseRunner:
                                   self.problem.clamped)
 
     # -- phases ---------------------------------------------------------------------------------
-    def run_to_fixed_point(self, duration: float) -> float:
-        """Relax for at most ``duration``; stop once the residual ≤ tol. Returns the residual."""
-        res = self.sim.relax(duration, self.relax.tol, self.relax.check_every)
+    def run_to_fixed_point(self, duration: float, guard=None, every_step: bool = True) -> float:
+        """Relax for at most ``duration``; stop once the residual ≤ tol. Returns the residual.
+
+        ``guard`` (an :class:`~neurosim.learning.analytic.AnalyticGuard`) checks the states after
+        every step (``every_step``) or at the end of every check interval."""
+        if guard is None:
+            res = self.sim.relax(duration, self.relax.tol, self.relax.check_every)
+        else:
+            res = guard.relax(self.sim, duration, self.relax.tol, self.relax.check_every, every_step)
         self.residuals.append(res)
         return res
 
@@ -212,8 +218,10 @@ class PhaseRunner:
             if self.sim.free[self.compiled.index(b)]:
                 self.sim.set_state(b, states[b])
 
-    def nudged(self, phase: Phase) -> dict:
-        """From the free fixed point, relax under ``phase``; returns the nudged fixed point."""
+    def nudged(self, phase: Phase, guard=None) -> dict:
+        """From the free fixed point, relax under ``phase``; returns the nudged fixed point.
+        A ``guard`` watches a complex λ's phase after every step, a real one at its end (its
+        states stay real, only non-finite values can occur)."""
         p = self.problem
         self.set_state(self.free_state)
         if phase.clamp:
@@ -224,14 +232,16 @@ class PhaseRunner:
             self.sim.unclamp(p.out)
             return states
         self.sim.nudge(p.out, p.target, phase.lam, cost=p.cost)
-        self.run_to_fixed_point(self.relax.nudged_duration)
-        states = self.states()
-        self.sim.clear_nudge(p.out)
-        return states
+        try:
+            self.run_to_fixed_point(self.relax.nudged_duration, guard,
+                                    every_step=complex(phase.lam).imag != 0)
+        finally:
+            self.sim.clear_nudge(p.out)
+        return self.states()
 
-    def contrast(self, phases, c0) -> Params:
+    def contrast(self, phases, c0, guard=None) -> Params:
         """Re[ Σ_k c_k ∂E/∂θ(x_{λ_k}) + c_0 ∂E/∂θ(x_0) ] over the given phases (free phase first)."""
-        terms = [(c, self.param_grads(self.nudged(ph))) for ph, c in phases]
+        terms = [(c, self.param_grads(self.nudged(ph, guard))) for ph, c in phases]
         if c0 != 0:
             terms.append((c0, self.param_grads(self.free_state)))
         return real_part(combine(terms))

@@ -33,6 +33,8 @@ ACTIVATIONS = {
     "sigmoid": SIGMOID,
 }
 HOLOMORPHIC = {"sigmoid4", "tanh", "identity", "sigmoid"}
+#: |Im| of the poles nearest the real axis: ρ is analytic in the strip |Im x| < this distance
+POLE_DISTANCE = {"sigmoid4": np.pi / 4, "tanh": np.pi / 2, "sigmoid": np.pi, "identity": np.inf}
 #: state domain (lo, hi) onto which a block's state is projected after each update
 STATE_BOUNDS = {"hard_sigmoid": (0.0, 1.0)}
 
