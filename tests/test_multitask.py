@@ -220,3 +220,45 @@ def test_fade_gain_ramps_in_and_out_over_the_fade():
     gains = [task.fade_gain(t, 10.0, 30.0) for t in (10.0, 12.0, 14.0, 20.0, 28.0, 30.0)]
     assert gains == pytest.approx([0.0, 0.5, 1.0, 1.0, 0.5, 0.0])
     assert TaskSpec("t", ("a",), ("image",), ("b",), ("image",)).fade_gain(10.0, 10.0, 30.0) == 1.0
+
+
+def test_masked_implicit_gradient_is_the_gradient_of_the_kept_particles():
+    net, params, x_in, y = _small_problem()
+    keep = np.array([True, False, True, True])
+    masked, info = implicit_gradient(net, params, {"in": x_in}, "out", y, "mse", particles=keep)
+    subset, _ = implicit_gradient(net, params, {"in": x_in[keep]}, "out", y[keep], "mse")
+    assert info["min_eigs"].shape == (4,) and info["residuals"].shape == (4,)
+    for kind, name, g in subset.items():
+        np.testing.assert_allclose(getattr(masked, kind)[name], g, rtol=1e-8, atol=1e-12)
+
+
+def test_bp_control_leaves_out_particles_that_are_not_at_a_fixed_point():
+    """A free phase too short to converge: those particles are dropped, not followed."""
+    from neurosim.experiments.multitask_controls import MAX_RESIDUAL, fixed_point_gradient
+    from neurosim.learning.estimators import Problem, get_estimator
+    from neurosim.learning.nudging import RelaxConfig
+    net, params, x_in, y = _small_problem()
+    converged = RelaxConfig(scheduler="sync", dt=0.1, integrator="exp", free_duration=200.0, tol=1e-10, check_every=2.0)
+    problem = Problem(build(net, params, 4), {"in": x_in}, "out", y, "mse", converged)
+    grad, valid = fixed_point_gradient(problem)
+    exact, _ = get_estimator("bp").gradient(problem)
+    assert valid.all()
+    for kind, name, g in exact.items():
+        assert np.array_equal(getattr(grad, kind)[name], g)  # nothing changes where bp is valid
+    short = RelaxConfig(scheduler="sync", dt=0.1, integrator="exp", free_duration=0.2, tol=None)
+    grad, valid = fixed_point_gradient(Problem(build(net, params, 4), {"in": x_in}, "out", y, "mse", short))
+    assert grad is None and not valid.any() and MAX_RESIDUAL < 1  # nothing converged in 0.2 τ
+
+
+@pytest.mark.parametrize("metric, final, initial, chance, failure, expected", [
+    ("accuracy", 0.92, 0.08, 0.11, None, "ok"),
+    ("accuracy", 0.10, 0.08, 0.11, None, "failed: ended at 10.0 %, no better than chance"),
+    ("accuracy", 0.50, 0.60, 0.11, None, "failed: ended at 50.0 %, worse than"),
+    ("mse", 0.03, 0.27, None, None, "ok"),
+    ("mse", 0.30, 0.27, None, None, "failed: ended at an error of 0.3"),
+    ("mse", float("nan"), 0.27, None, None, "failed: the trained network's figure is not finite"),
+    ("mse", None, 0.27, None, "non-finite gradient at batch 3", "failed: non-finite gradient at batch 3"),
+])
+def test_control_status_names_the_failure(metric, final, initial, chance, failure, expected):
+    from neurosim.experiments.multitask_controls import control_status
+    assert control_status(metric, final, initial, chance, failure).startswith(expected)

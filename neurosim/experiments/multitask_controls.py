@@ -17,13 +17,16 @@ import numpy as np
 from ..build import build
 from ..engine.simulator import SimulationDiverged
 from ..learning.estimators import Problem, get_estimator
-from ..learning.nudging import RelaxConfig
+from ..learning.nudging import PhaseRunner, RelaxConfig
 from ..learning.optim import make_optimizer, resolve_lrs
+from ..learning.reference import implicit_gradient
 from ..model.network import Params
 from ..model.tasks import TaskSpec
 from .multitask import silent
 
 CHECKPOINT_BATCHES = 100  # a batch control writes a checkpoint every this many batches
+MIN_EIG = 1e-3       # bp: a particle's free state counts as a strict minimum above this curvature
+MAX_RESIDUAL = 1e-4  # … and as a fixed point below this stationarity residual
 
 
 def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: RelaxConfig,
@@ -35,6 +38,31 @@ def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: Re
         raise ValueError(f"task {task.name!r}: batch controls need one target block")
     return Problem(build(net, params, len(idx)), clamps, task.target[0], data[task.target_fields[0]][idx],
                    task.cost, relax)
+
+
+def fixed_point_gradient(problem: Problem):
+    """bp where it exists: the implicit gradient over the particles whose free state is a
+    fixed point (residual ≤ ``MAX_RESIDUAL``) and a strict minimum (smallest Hessian eigenvalue
+    > ``MIN_EIG``); ``(grad or None, mask of the particles used)``.
+
+    Why: dx*/dθ = −H⁻¹ ∂g/∂θ holds only at a strict minimum. Where the free phase has not
+    converged, or the fixed point is about to vanish (a saddle-node: the smallest eigenvalue → 0,
+    and relaxation slows down critically before it), μ = H⁻¹ ∂L/∂x is dominated by the soft
+    mode, ‖μ‖ ~ ‖∂L/∂x‖/λ_min, and the "gradient" pushes the weights along the very direction
+    that destroys the fixed point. Such particles are left out (a batch with none left is
+    skipped) rather than followed over the edge."""
+    runner = PhaseRunner(problem)
+    free = runner.free()
+    x_star = {b: np.real(v) for b, v in free.items() if b not in problem.clamped}
+    args = (problem.net, problem.params(), problem.clamped, problem.out, problem.target, problem.cost)
+    grad, info = implicit_gradient(*args, x_star=x_star)
+    valid = (info["min_eigs"] > MIN_EIG) & (info["residuals"] <= MAX_RESIDUAL)
+    if valid.all():
+        return grad, valid
+    if not valid.any():
+        return None, valid
+    grad, _ = implicit_gradient(*args, x_star=x_star, particles=valid)
+    return grad, valid
 
 
 def _finite(p: Params) -> bool:
@@ -56,6 +84,8 @@ class BatchControl:
         self.optimizer = make_optimizer(optimizer, self.params, lrs)
         self.done = 0
         self.failure: str | None = None
+        self.excluded = 0   # bp: examples left out (their free state was no strict minimum)
+        self.skipped = 0    # bp: batches with no example left
 
     def run(self, on_batch=None, checkpoint=None, every: int = CHECKPOINT_BATCHES) -> Params:
         """Train to the end of ``order`` (or to the first failure); ``on_batch(done)`` after every
@@ -67,14 +97,21 @@ class BatchControl:
             problem = batch_problem(self.net, self.params, self.tasks[k], self.data, idx, self.ports,
                                     self.relax, self.rng)
             try:
-                grad, _ = self.estimator.gradient(problem)
+                if self.rule == "bp":
+                    grad, valid = fixed_point_gradient(problem)
+                    self.excluded += int((~valid).sum())
+                else:
+                    grad, _ = self.estimator.gradient(problem)
             except SimulationDiverged as err:
                 self.failure = f"the free phase of batch {self.done + 1} diverged ({err})"
                 break
-            if not _finite(grad):
+            if grad is None:
+                self.skipped += 1
+            elif not _finite(grad):
                 self.failure = f"non-finite gradient at batch {self.done + 1}"
                 break
-            self.optimizer.step(self.params, grad)
+            else:
+                self.optimizer.step(self.params, grad)
             if not _finite(self.params):
                 self.failure = f"non-finite weights after batch {self.done + 1}"
             self.done += 1
@@ -82,13 +119,15 @@ class BatchControl:
                 on_batch(self.done)
             if checkpoint is not None and self.done % every == 0 and self.done < len(self.order):
                 checkpoint()
+        if self.rule == "bp" and self.skipped == len(self.order) and self.failure is None:
+            self.failure = "no batch had a free state at a strict minimum: nothing was learned"
         return self.params
 
     def state_dict(self) -> tuple[dict, dict]:
         arrays = {f"params/{kind}/{name}": a.copy() for kind, name, a in self.params.items()}
         arrays.update(self.optimizer.state_dict())
         return arrays, {"done": self.done, "failure": self.failure, "rng": self.rng.bit_generator.state,
-                        "n_batches": len(self.order)}
+                        "n_batches": len(self.order), "excluded": self.excluded, "skipped": self.skipped}
 
     def load_state_dict(self, arrays: dict, meta: dict) -> None:
         if meta["n_batches"] != len(self.order):
@@ -97,6 +136,7 @@ class BatchControl:
             a[...] = arrays[f"params/{kind}/{name}"]
         self.optimizer.load_state_dict({k: v for k, v in arrays.items() if k.startswith("optim/")})
         self.done, self.failure = int(meta["done"]), meta["failure"]
+        self.excluded, self.skipped = int(meta["excluded"]), int(meta["skipped"])
         self.rng.bit_generator.state = meta["rng"]
 
 

@@ -190,6 +190,9 @@ class MultitaskRun:
             scores = {str(k): ev.task(self.net, params, self.tasks[k], self.test, self.relax, self.n_eval, self.ports)
                       for k in scored} if failure is None else {}
             self.done[key] = {"scores": scores, "residual": ev.worst_residual, "failure": failure}
+            if isinstance(control, BatchControl) and control.rule == "bp":
+                self.done[key]["excluded_fraction"] = control.excluded / (len(control.order) * control.batch)
+                self.done[key]["skipped_batches"] = control.skipped
             self.save()
         bar.finish(f"{len(plan)}/{len(plan)} controls".ljust(36))
         self.phase = "done"
@@ -232,6 +235,9 @@ class MultitaskRun:
                 entry = metrics["tasks"][task.name]
                 entry[label] = value if status == "ok" else None  # never a failure's figure as a result
                 entry[STATUS_KEY[label]] = status
+                if "excluded_fraction" in result:  # bp: examples whose free state was no strict minimum
+                    entry["bp_excluded_fraction"] = result["excluded_fraction"]
+                    entry["bp_skipped_batches"] = result["skipped_batches"]
         # the largest stationarity residual any evaluation ended at: the figures above are read
         # off fixed points only if it is small
         metrics["eval_residual_max"] = max([row["eval_residual"] for row in history] +

@@ -324,14 +324,17 @@ def fixed_point_loss(net: Network, params: Params, clamped: dict, out: str, targ
 
 
 def implicit_gradient(net: Network, params: Params, clamped: dict, out: str, target, kind: str,
-                      x_star: dict | None = None):
+                      x_star: dict | None = None, particles=None):
     """Exact dL/dθ at the free fixed point by implicit differentiation (module docstring).
 
     Solves H μ = ∂L/∂x* per particle (H over the free units not on a bound; ∂L/∂x*_out =
     (1/P) ∂C/∂x_out), then dL/dθ = −μᵀ ∂²E/∂x∂θ. ``x_star`` skips the fixed-point solve.
+    ``particles`` (a boolean mask, optional) restricts the loss to those particles:
+    L = (1/|S|) Σ_{p∈S} C_p, μ = 0 elsewhere.
     Returns (grad: Params, info) with info keys ``x_star``, ``mu`` (block → (P, n)), ``loss``,
     ``residual`` (max projected gradient at x*), ``n_on_bound``, ``min_eig`` (smallest eigenvalue
-    of the reduced Hessian over particles; must be > 0 at a minimum).
+    of the reduced Hessian over particles; must be > 0 at a minimum), and per particle
+    ``residuals`` and ``min_eigs`` ((P,) each).
     """
     target = _check_out(net, clamped, out, target, kind)
     if x_star is None:
@@ -349,19 +352,26 @@ def implicit_gradient(net: Network, params: Params, clamped: dict, out: str, tar
     idx = np.arange(layout.n)
     h[:, idx, idx] = np.where(fixed, 1.0, h[:, idx, idx])
     dl = np.zeros((p, layout.n))
-    dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) / p
+    if particles is None:
+        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) / p
+    else:
+        mask = np.asarray(particles, dtype=bool)
+        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) * mask[:, None] / max(mask.sum(), 1)
     dl = np.where(fixed, 0.0, dl)
     mu_vec = np.linalg.solve(h, dl[:, :, None])[:, :, 0]
     mu = layout.unpack(mu_vec)
     grad = _scale(mixed_vjp(net, params, states, mu), -1.0)
     eig = np.linalg.eigvalsh(h)
+    res_p = np.abs(projected_residual(layout, x, g)).max(axis=1) if layout.n else np.zeros(p)
     info = {
         "x_star": states,
         "mu": mu,
         "loss": loss_at(states, out, target, kind),
-        "residual": float(np.abs(projected_residual(layout, x, g)).max()) if layout.n else 0.0,
+        "residual": float(res_p.max()),
         "n_on_bound": int(fixed.sum()),
         "min_eig": float(eig.min()) if layout.n else np.inf,
+        "residuals": res_p,
+        "min_eigs": eig.min(axis=1) if layout.n else np.full(p, np.inf),
     }
     return grad, info
 
