@@ -210,6 +210,14 @@ def run_is_done(run: SweepRun, retry_failed: bool = False) -> bool:
 
 
 # -- execution ---------------------------------------------------------------------------------
+def available_cores() -> int:
+    """The cores this process may run on (a batch job's allocation, not the whole node)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def open_client(workers: int | None, scheduler: str | None, n_runs: int):
     """(client, cluster or None): a connection to ``scheduler`` or a new LocalCluster of
     ``workers`` one-thread processes (default: the machine's cores, never more than the runs)."""
@@ -220,7 +228,7 @@ def open_client(workers: int | None, scheduler: str | None, n_runs: int):
             return Client(scheduler, timeout="15s"), None
         except (OSError, TimeoutError, DaskTimeout) as err:
             raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-    n = max(1, min(workers or os.cpu_count() or 1, n_runs))
+    n = max(1, min(workers or available_cores(), n_runs))
     env = {**WORKER_ENV, "NEUROSIM_BLAS_THREADS": os.environ.get("NEUROSIM_BLAS_THREADS", "1")}
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=None, silence_logs=logging.ERROR, env=env)
@@ -302,7 +310,7 @@ def sweep(scenario, grid=None, seeds: int | None = None, out="runs/sweep", worke
             cluster.close()
     doc = summarize(plan.base, plan.grid, plan.cells, plan.seeds, out)
     doc.update(ran=len(todo), skipped=len(plan.runs) - len(todo), wall_seconds=time.perf_counter() - start,
-               scheduler=scheduler or "local", workers=None if scheduler else workers or os.cpu_count())
+               scheduler=scheduler or "local", workers=None if scheduler else workers or available_cores())
     write_summary(doc, out)
     if plots if plots is not None else plan.base["plots"]:
         from ..plotting import plot_run, write_report
