@@ -1,12 +1,21 @@
 """The ``neurosim`` command line. Every subcommand is one call into the Python API
-(:mod:`neurosim.api`), so notebooks and the CLI do the same thing."""
+(:mod:`neurosim.api`), so notebooks and the CLI do the same thing.
+
+Exit status: 0 done; 1 a study finished but some of its runs failed (``compare``, listed on
+stderr); 2 refused — bad scenario, option, ``--out`` or checkpoint, one line naming it, nothing
+written; 3 the simulation diverged; 130 interrupted (Ctrl-C), with the checkpoint ``--resume``
+would continue from.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
 
 
 def _cmd_run(args):
@@ -79,24 +88,45 @@ def _compare_args(p):
 
 def _cmd_compare(args):
     from .api import compare
+    from .experiments.compare import failed_runs
     doc = compare(args.scenario, args.rules, seeds=args.seeds, out=args.out, progress=not args.quiet,
                   plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs)
     print(f"wrote {args.out}/compare.json")
-    if not any("test_accuracy" in s for s in doc["rules"].values()):  # generative: rules x W2
-        print(f"{'rule':<16}{'W2':>9}{'± std':>8}{'floor':>8}{'MMD':>10}{'cond acc':>10}{'train s':>9}")
-        for rule, s in doc["rules"].items():
-            acc = "" if s.get("conditional_accuracy") is None else f"{100 * s['conditional_accuracy']:.1f}%"
-            print(f"{rule:<16}{s['w2']:>9.4f}{s['w2_std']:>8.4f}{s.get('w2_floor', float('nan')):>8.4f}"
-                  f"{s['mmd']:>10.2e}{acc:>10}{s['wall_seconds']:>9.1f}")
-        print(f"total {doc['total_wall_seconds']:.1f} s")
-        return 0
-    print(f"{'rule':<16}{'test acc %':>12}{'± std':>8}{'best %':>8}{'loss':>10}{'s/epoch':>9}{'cos(bp)':>9}")
-    for rule, s in doc["rules"].items():
-        cos = "" if s["grad_cosine_to_bp"] is None else f"{s['grad_cosine_to_bp']:.4f}"
-        print(f"{rule:<16}{100 * s['test_accuracy']:>12.2f}{100 * s['test_accuracy_std']:>8.2f}"
-              f"{100 * s['best_test_accuracy']:>8.2f}{s['train_loss']:>10.4g}{s['seconds_per_epoch']:>9.3f}{cos:>9}")
-    print(f"total {doc['total_wall_seconds']:.1f} s")
+    _print_compare(doc)
+    failed = failed_runs(doc)
+    for r in failed:
+        at = "before the first epoch" if r["epoch"] is None else f"after epoch {r['epoch']}"
+        print(f"neurosim: {r['rule']} seed {r['seed']} {r['status']} {at}: {r['message']}", file=sys.stderr)
+    if failed:
+        print(f"neurosim: {len(failed)} of {len(doc['runs'])} runs did not finish; the figures are means over "
+              f"the seeds that did (n in {args.out}/compare.csv)", file=sys.stderr)
+        return EXIT_FAILED_RUNS
     return 0
+
+
+def _fmt(v, fmt: str, scale: float = 1.0) -> str:
+    return "—" if v is None else format(scale * v, fmt)
+
+
+def _print_compare(doc: dict) -> None:
+    """The per-rule table; n = seeds that finished / seeds run."""
+    rules = doc["rules"]
+    if doc.get("kind") == "generative":
+        print(f"{'rule':<16}{'n':>5}{'W2':>9}{'± std':>8}{'floor':>8}{'MMD':>10}{'cond acc':>10}{'train s':>9}")
+        for rule, s in rules.items():
+            acc = "" if s.get("conditional_accuracy") is None else f"{100 * s['conditional_accuracy']:.1f}%"
+            print(f"{rule:<16}{s['n_seeds']:>2}/{s['n_runs']:<2}{_fmt(s.get('w2'), '9.4f')}"
+                  f"{_fmt(s.get('w2_std'), '8.4f')}{_fmt(s.get('w2_floor'), '8.4f')}{_fmt(s.get('mmd'), '10.2e')}"
+                  f"{acc:>10}{_fmt(s.get('wall_seconds'), '9.1f')}")
+    else:
+        print(f"{'rule':<16}{'n':>5}{'test acc %':>12}{'± std':>8}{'best %':>8}{'loss':>10}{'s/epoch':>9}"
+              f"{'cos(bp)':>9}")
+        for rule, s in rules.items():
+            print(f"{rule:<16}{s['n_seeds']:>2}/{s['n_runs']:<2}{_fmt(s.get('test_accuracy'), '12.2f', 100)}"
+                  f"{_fmt(s.get('test_accuracy_std'), '8.2f', 100)}{_fmt(s.get('best_test_accuracy'), '8.2f', 100)}"
+                  f"{_fmt(s.get('train_loss'), '10.4g')}{_fmt(s.get('seconds_per_epoch'), '9.3f')}"
+                  f"{_fmt(s.get('grad_cosine_to_bp'), '9.4f')}")
+    print(f"total {doc['total_wall_seconds']:.1f} s")
 
 
 def _generate_args(p):
@@ -159,24 +189,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def _resume_hint(args) -> str:
+    """What ``--resume`` would continue from after an interrupted ``neurosim run``."""
+    if getattr(args, "command", None) != "run":
+        return ""
+    ckpt = Path(args.out) / "checkpoint.npz"
+    if not ckpt.is_file():
+        return f"; no checkpoint in {args.out} yet, so --resume would start from the beginning"
+    try:
+        from .experiments.rundir import read_npz
+        arrays = read_npz(ckpt)
+    except (ValueError, OSError):
+        return f"; {ckpt} is not readable, so rerun without --resume"
+    for key in ("epoch", "step"):
+        if key in arrays:
+            return f"; --resume continues from {ckpt} (after {key} {int(arrays[key])})"
+    return f"; --resume would use {ckpt}"
+
+
+def _run(argv, state: dict) -> int:
     from .engine.simulator import SimulationDiverged
+    from .experiments.generate_options import OptionError
+    from .experiments.rundir import RunDirError
     from .scenario.schema import ScenarioError
-    args = build_parser().parse_args(argv)
+    args = state["args"] = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ScenarioError as err:
+    except (ScenarioError, RunDirError, OptionError) as err:
         print(f"neurosim: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, FileExistsError, NotADirectoryError, ImportError) as err:
         print(f"neurosim: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # permission denied, read-only file system, disk full …
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"neurosim: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
     except SimulationDiverged as err:
         print(f"neurosim: simulation diverged: {err}", file=sys.stderr)
         return EXIT_DIVERGED
+
+
+def main(argv=None) -> int:
+    state: dict = {}
+    try:  # around the imports and the parser too: Ctrl-C while numpy / numba load is still 130
+        return _run(argv, state)
     except KeyboardInterrupt:
-        print("neurosim: interrupted", file=sys.stderr)
-        return 130
+        print(f"neurosim: interrupted{_resume_hint(state.get('args'))}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
