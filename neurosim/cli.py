@@ -105,7 +105,8 @@ def _cmd_compare(args):
 
 
 def _fmt(v, fmt: str, scale: float = 1.0) -> str:
-    return "—" if v is None else format(scale * v, fmt)
+    """``v`` formatted, or a dash of the same width when no finished seed gave it."""
+    return f"{'—':>{int(fmt.split('.')[0])}}" if v is None else format(scale * v, fmt)
 
 
 def _print_compare(doc: dict) -> None:
@@ -189,17 +190,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resume_hint(args) -> str:
-    """What ``--resume`` would continue from after an interrupted ``neurosim run``."""
-    if getattr(args, "command", None) != "run":
+#: the kinds whose runs keep a checkpoint ``--resume`` continues from
+RESUMABLE = ("train", "generative", "multitask")
+
+
+def resume_hint(command: str | None, out) -> str:
+    """What ``--resume`` would continue from after an interrupted ``neurosim run --out OUT``."""
+    if command != "run" or out is None:
         return ""
-    ckpt = Path(args.out) / "checkpoint.npz"
+    out = Path(out)
+    try:
+        from .scenario.load import load_scenario
+        kind = load_scenario(out / "scenario.toml")["kind"]
+    except Exception:  # noqa: BLE001 - interrupted before the scenario was written
+        kind = None
+    if kind is not None and kind not in RESUMABLE:
+        return f"; a {kind!r} run keeps no checkpoint to resume: rerun it"
+    ckpt = out / "checkpoint.npz"
     if not ckpt.is_file():
-        return f"; no checkpoint in {args.out} yet, so --resume would start from the beginning"
+        return f"; no checkpoint in {out} yet, so --resume would start from the beginning"
     try:
         from .experiments.rundir import read_npz
         arrays = read_npz(ckpt)
-    except (ValueError, OSError):
+    except ValueError:
         return f"; {ckpt} is not readable, so rerun without --resume"
     for key in ("epoch", "step"):
         if key in arrays:
@@ -235,7 +248,12 @@ def main(argv=None) -> int:
     try:  # around the imports and the parser too: Ctrl-C while numpy / numba load is still 130
         return _run(argv, state)
     except KeyboardInterrupt:
-        print(f"neurosim: interrupted{_resume_hint(state.get('args'))}", file=sys.stderr)
+        args = state.get("args")
+        try:
+            hint = resume_hint(getattr(args, "command", None), getattr(args, "out", None))
+        except KeyboardInterrupt:  # pressed again: no hint, still no traceback
+            hint = ""
+        print(f"neurosim: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

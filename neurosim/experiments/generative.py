@@ -496,8 +496,8 @@ def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
                 _, _, _, m = tr.evaluate(n=g["n_eval_quick"])
                 row.update({k: m.get(k) for k in ("w2", "mmd", "conditional_accuracy")})
             tr.history.append(row)
+            write_npz(ckpt, tr.checkpoint_arrays())  # first: history.csv never runs ahead of it
             write_csv(run_dir / "history.csv", tr.history, HISTORY_COLUMNS)
-            write_npz(ckpt, tr.checkpoint_arrays())
             losses = []
             start = time.perf_counter()
             bar.update(tr.step, f"loss {row['train_loss']:.3f}")

@@ -375,8 +375,9 @@ def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
             row["grad_cosine_to_bp"] = trainer.grad_cosine()
         trainer.history.append(row)
         trainer.epoch = epoch
-        write_csv(Path(run_dir) / "history.csv", trainer.history, cols)
+        # checkpoint first: history.csv never lists an epoch the checkpoint (--resume) does not hold
         write_npz(ckpt, trainer.checkpoint_arrays())
+        write_csv(Path(run_dir) / "history.csv", trainer.history, cols)
         return row
 
     if trainer.epoch == 0 and not trainer.history:

@@ -20,7 +20,7 @@ from . import io  # noqa: E402
 from .activity import plot_activity, plot_energy, plot_raster, plot_tasks  # noqa: E402
 from .graph import plot_network, plot_weights  # noqa: E402
 from .learning import (plot_compare_curves, plot_compare_summary, plot_gradcheck,  # noqa: E402
-                       plot_gradcheck_projections, plot_history)
+                       plot_gradcheck_projections, plot_history, seed_counts)
 from .report import write_report  # noqa: E402
 from .samples import plot_samples  # noqa: E402
 
@@ -72,11 +72,11 @@ def plot_run(run_dir: Path | str, strict: bool = False) -> list[Path]:
     history = attempt("history", lambda: io.read_history(run_dir))
     if history is not None:
         jobs.append(("history", lambda: plot_history(history, plots / "history.png")))
+    compare = attempt("compare_summary", lambda: io.read_compare(run_dir))
     chist = attempt("compare_curves", lambda: io.read_compare_history(run_dir))
     if chist is not None:
         jobs.append(("compare_curves",
-                     lambda: plot_compare_curves(chist, plots / "compare_curves.png")))
-    compare = attempt("compare_summary", lambda: io.read_compare(run_dir))
+                     lambda: plot_compare_curves(chist, plots / "compare_curves.png", seed_counts(compare))))
     if compare is not None:
         jobs.append(("compare_summary",
                      lambda: plot_compare_summary(compare, plots / "compare_summary.png")))

@@ -86,8 +86,16 @@ def compare_metrics(table: Table) -> list[str]:
             if c not in skip and c in table.numeric and np.isfinite(table.numeric[c]).any()]
 
 
-def plot_compare_curves(table: Table, out: Path) -> Path | None:
-    """Mean ± std over seeds vs epoch, one line per rule, one panel per metric."""
+def seed_counts(compare: dict | None) -> dict[str, tuple[int, int]]:
+    """rule → (seeds that finished, seeds run) from compare.json (empty for older files)."""
+    rules = (compare or {}).get("rules") or {}
+    return {r: (int(s["n_seeds"]), int(s["n_runs"])) for r, s in rules.items()
+            if isinstance(s, dict) and s.get("n_runs") is not None and s.get("n_seeds") is not None}
+
+
+def plot_compare_curves(table: Table, out: Path, counts: dict[str, tuple[int, int]] | None = None) -> Path | None:
+    """Mean ± std over the finished seeds vs epoch, one line per rule, one panel per metric;
+    ``counts`` (rule → (k, N)) labels each line "n=k of N"."""
     if "rule" not in table.text or "epoch" not in table.numeric:
         return None
     metrics = compare_metrics(table)
@@ -95,6 +103,7 @@ def plot_compare_curves(table: Table, out: Path) -> Path | None:
         return None
     rules = list(dict.fromkeys(table.text["rule"]))
     rule_arr = np.array(table.text["rule"])
+    incomplete = any(k < n for k, n in (counts or {}).values())
     epoch = table.numeric["epoch"]
     ncol = min(3, len(metrics))
     nrow = math.ceil(len(metrics) / ncol)
@@ -112,8 +121,10 @@ def plot_compare_curves(table: Table, out: Path) -> Path | None:
             std = np.array([v.std() for v in vals])
             n_seeds = max(len(v) for v in vals)
             c = f"C{i % 10}"
+            n_label = (f"n={counts[rule][0]} of {counts[rule][1]}" if counts and rule in counts
+                       else f"n={n_seeds}")
             ax.plot(eps, mean, color=c, lw=1.5, marker="o" if len(eps) <= 25 else None, ms=3,
-                    label=f"{rule} (n={n_seeds})")
+                    label=f"{rule} ({n_label})")
             if n_seeds > 1:
                 ax.fill_between(eps, mean - std, mean + std, color=c, alpha=0.2, lw=0)
         ax.set_xlabel("epoch")
@@ -122,11 +133,13 @@ def plot_compare_curves(table: Table, out: Path) -> Path | None:
         ax.grid(alpha=0.3)
         if "loss" in metric and (y_all[np.isfinite(y_all)] > 0).all():
             ax.set_yscale("log")
-        if len(ax.get_lines()) > 1:
+        if len(ax.get_lines()) > 1 or incomplete:
             ax.legend(fontsize=8)
     for ax in axes.ravel()[len(metrics):]:
         ax.set_visible(False)
-    fig.suptitle("Learning rules compared (same network, data and seeds)", fontsize=11)
+    none = [r for r, (k, _) in (counts or {}).items() if k == 0]
+    fig.suptitle("Learning rules compared (same network, data and seeds)"
+                 + (f"; no finished run: {', '.join(none)}" if none else ""), fontsize=11)
     return save_figure(fig, out)
 
 
@@ -150,11 +163,14 @@ def _num(v: Any) -> float:
 
 
 def plot_compare_summary(compare: dict, out: Path) -> Path | None:
-    """Bar charts per rule: headline metric ± std, and wall seconds."""
+    """Bar charts per rule: headline metric ± std over the seeds that finished, and wall seconds;
+    each rule's tick says n = k/N seeds finished, a rule with none is marked "no finished run"."""
     rules = compare.get("rules") or {}
     if not rules:
         return None
     names = list(rules)
+    counts = seed_counts(compare)
+    ticks = [f"{r}\nn={counts[r][0]}/{counts[r][1]}" if r in counts else r for r in names]
     metric = _headline_metric(rules)
     panels = []
     if metric:
@@ -176,12 +192,13 @@ def plot_compare_summary(compare: dict, out: Path) -> Path | None:
         bars = ax.bar(x, np.nan_to_num(vals), yerr=yerr, capsize=4,
                       color=[f"C{i % 10}" for i in range(len(names))], alpha=0.85)
         tops = np.nan_to_num(vals) + (0 if yerr is None else yerr)
-        for b, v, top in zip(bars, vals, tops):
-            if np.isfinite(v):
-                ax.annotate(f"{v:.3g}", (b.get_x() + b.get_width() / 2, top),
+        for b, v, top, name in zip(bars, vals, tops, names):
+            finished = counts.get(name, (1, 1))[0] > 0
+            if np.isfinite(v) or not finished:
+                ax.annotate(f"{v:.3g}" if finished else "no finished\nrun", (b.get_x() + b.get_width() / 2, top),
                             ha="center", va="bottom", fontsize=7, xytext=(0, 2),
-                            textcoords="offset points")
-        ax.set_xticks(x, names, rotation=30 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center",
+                            textcoords="offset points", color="k" if finished else "C3")
+        ax.set_xticks(x, ticks, rotation=30 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center",
                       fontsize=8)
         ax.set_ylabel(pretty(key))
         ax.set_xlabel("rule")
@@ -189,7 +206,9 @@ def plot_compare_summary(compare: dict, out: Path) -> Path | None:
                      else f"{pretty(key)} per rule", fontsize=10)
         ax.margins(y=0.15)
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("Per-rule summary", fontsize=11)
+    failed = sum(n - k for k, n in counts.values())
+    fig.suptitle("Per-rule summary" + (f" — {failed} run(s) did not finish; means over the seeds that did"
+                                       if failed else ""), fontsize=11)
     return save_figure(fig, out)
 
 
