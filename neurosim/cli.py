@@ -220,6 +220,14 @@ def resume_hint(command: str | None, out) -> str:
     return f"; --resume would use {ckpt}"
 
 
+def _fail(state: dict, code: int, text: str) -> int:
+    """Print the one-line error, unless Ctrl-C caused it (then the run ends as interrupted)."""
+    if state["watch"].pressed:
+        raise KeyboardInterrupt
+    print(text, file=sys.stderr)
+    return code
+
+
 def _run(argv, state: dict) -> int:
     from .engine.simulator import SimulationDiverged
     from .experiments.generate_options import OptionError
@@ -228,33 +236,76 @@ def _run(argv, state: dict) -> int:
     args = state["args"] = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ScenarioError, RunDirError, OptionError) as err:
-        print(f"neurosim: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except (FileNotFoundError, FileExistsError, NotADirectoryError, ImportError) as err:
-        print(f"neurosim: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    except (ScenarioError, RunDirError, OptionError, FileNotFoundError, FileExistsError, NotADirectoryError,
+            ImportError) as err:
+        return _fail(state, EXIT_USAGE, f"neurosim: error: {err}")
     except OSError as err:  # permission denied, read-only file system, disk full …
         where = f"{err.filename}: " if err.filename else ""
-        print(f"neurosim: error: {where}{err.strerror or err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(state, EXIT_USAGE, f"neurosim: error: {where}{err.strerror or err}")
     except SimulationDiverged as err:
-        print(f"neurosim: simulation diverged: {err}", file=sys.stderr)
-        return EXIT_DIVERGED
+        return _fail(state, EXIT_DIVERGED, f"neurosim: simulation diverged: {err}")
+
+
+class _SigintWatch:
+    """SIGINT handler for the duration of :func:`main`: raises KeyboardInterrupt as Python's own
+    does, and remembers it was pressed. CPython drops a KeyboardInterrupt raised inside a
+    finalizer or weakref callback ("Exception ignored in …"), and library code may turn one into
+    another error; either way the command must still end as interrupted (130), not 0 or 1."""
+
+    def __init__(self):
+        self.pressed = 0
+        self.previous = None
+
+    def __enter__(self):
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self)
+            self.hook = sys.unraisablehook
+            sys.unraisablehook = self.unraisable
+        return self
+
+    def unraisable(self, info):
+        """A dropped KeyboardInterrupt is handled here (exit 130): no "Exception ignored" trace."""
+        if not (isinstance(info.exc_value, KeyboardInterrupt) and self.pressed):
+            self.hook(info)
+
+    def __call__(self, signum, frame):
+        self.pressed += 1
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            import signal
+            signal.signal(signal.SIGINT, self.previous)
+            sys.unraisablehook = self.hook
+        return False
+
+
+def _interrupted(state: dict) -> int:
+    args = state.get("args")
+    try:
+        hint = resume_hint(getattr(args, "command", None), getattr(args, "out", None))
+    except KeyboardInterrupt:  # pressed again: no hint, still no traceback
+        hint = ""
+    print(f"neurosim: interrupted{hint}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def main(argv=None) -> int:
     state: dict = {}
-    try:  # around the imports and the parser too: Ctrl-C while numpy / numba load is still 130
-        return _run(argv, state)
-    except KeyboardInterrupt:
-        args = state.get("args")
-        try:
-            hint = resume_hint(getattr(args, "command", None), getattr(args, "out", None))
-        except KeyboardInterrupt:  # pressed again: no hint, still no traceback
-            hint = ""
-        print(f"neurosim: interrupted{hint}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with _SigintWatch() as watch:
+        state["watch"] = watch
+        try:  # around the imports and the parser too: Ctrl-C while numpy / numba load is still 130
+            code = _run(argv, state)
+        except KeyboardInterrupt:
+            return _interrupted(state)
+        except Exception:
+            if watch.pressed:  # an error caused by the interrupt, not a fault of its own
+                return _interrupted(state)
+            raise
+        return _interrupted(state) if watch.pressed else code
 
 
 if __name__ == "__main__":

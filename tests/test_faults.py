@@ -269,3 +269,25 @@ def test_resume_hint_without_checkpoint_and_for_relax(tmp_path):
     (relax / "scenario.toml").write_text(QUICKSTART.read_text())
     assert "no checkpoint to resume" in resume_hint("run", relax)
     assert resume_hint("compare", tmp_path) == ""
+
+
+def test_interrupt_dropped_in_a_finalizer_still_exits_130(tmp_path, monkeypatch, capsys):
+    """Ctrl-C that lands in a ``__del__`` is dropped by CPython ("Exception ignored in …") and the
+    command would run on to exit 0; the command line's handler remembers it was pressed."""
+    import gc
+    import neurosim.api
+
+    class Finalized:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)  # the handler runs here, inside the finalizer
+
+    def run(*args, **kwargs):
+        Finalized()
+        gc.collect()
+        return neurosim.api.RunResult(tmp_path, {})
+
+    monkeypatch.setattr(neurosim.api, "run", run)
+    assert main(["run", str(QUICKSTART), "--out", str(tmp_path / "never"), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    one_line_error(err, "interrupted", "no checkpoint")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
