@@ -147,6 +147,7 @@ def run_gradcheck(scenario, out, progress: bool = False) -> dict:
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     check_scenario(scenario)
+    gc = scenario["gradcheck"]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "scenario.toml", scenario.to_toml())
