@@ -51,7 +51,11 @@ def compare(scenario, rules="ep_symmetric,bp,bp_ff", seeds: int = 3, out="runs/c
             progress: bool = False, plots: bool | None = None, run_plots: bool = False,
             epochs: int | None = None) -> dict:
     """Train one scenario under several rules (list or comma-separated) and seeds; returns the
-    contents of ``OUT/compare.json`` (``doc["rules"][rule]["test_accuracy"]`` ...)."""
+    contents of ``OUT/compare.json`` (``doc["rules"][rule]["test_accuracy"]`` ...).
+
+    A run that diverges or fails does not raise: it is a row of ``doc["runs"]`` (rule, seed,
+    status, epoch, message) and the rule's figures are means over its finished seeds
+    (``n_seeds`` of ``n_runs``); ``doc["n_failed"]`` counts the others."""
     from .experiments.compare import compare as _compare
     if isinstance(scenario, dict):
         scenario = from_dict(scenario)
@@ -110,7 +114,9 @@ def generate(run_dir, n: int = 1000, sampler: str | None = None, steps: int | No
              seed: int = 0, guidance: float | None = None, plot: bool = True) -> dict:
     """Sample a ``kind = "generative"`` run's trained network (scenario.toml + checkpoint.npz):
     writes ``samples.npz`` (default ``RUN_DIR/generate/samples.npz``), a figure and a json beside it;
-    returns {samples, n, sampler, steps, seconds, shape, w2 (toys), conditional_accuracy (digits)}."""
+    returns {samples, n, sampler, steps, seconds, shape, w2 (toys), conditional_accuracy (digits)}.
+    Another kind of run, a missing checkpoint or an option out of range (``n`` or ``steps`` < 1, a
+    non-finite ``guidance``) raises a one-line error before anything is loaded or written."""
     from .experiments.generative import generate as _generate
     return _generate(run_dir, n=n, sampler=sampler, steps=steps, out=out, seed=seed, guidance=guidance,
                      plot=plot)

@@ -1,13 +1,21 @@
 """The ``neurosim`` command line. Every subcommand is one call into the Python API
-(:mod:`neurosim.api`), so notebooks and the CLI do the same thing."""
+(:mod:`neurosim.api`), so notebooks and the CLI do the same thing.
+
+Exit status: 0 done; 1 a study finished but some of its runs failed (``compare``, listed on
+stderr); 2 refused — bad scenario, option, ``--out`` or checkpoint, one line naming it, nothing
+written; 3 the simulation diverged; 130 interrupted (Ctrl-C), with the checkpoint ``--resume``
+would continue from.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
+EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
 
 
 def _cmd_run(args):
@@ -92,27 +100,49 @@ def _compare_args(p):
 
 def _cmd_compare(args):
     from .api import compare
+    from .experiments.compare import failed_runs
     doc = compare(args.scenario, args.rules, seeds=args.seeds, out=args.out, progress=not args.quiet,
                   plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs)
     print(f"wrote {args.out}/compare.json")
     report = Path(args.out) / "report.html"
     if not args.no_plots and report.exists():
         print(f"report: {report}")
-    if not any("test_accuracy" in s for s in doc["rules"].values()):  # generative: rules x W2
-        print(f"{'rule':<16}{'W2':>9}{'± std':>8}{'floor':>8}{'MMD':>10}{'cond acc':>10}{'train s':>9}")
-        for rule, s in doc["rules"].items():
-            acc = "" if s.get("conditional_accuracy") is None else f"{100 * s['conditional_accuracy']:.1f}%"
-            print(f"{rule:<16}{s['w2']:>9.4f}{s['w2_std']:>8.4f}{s.get('w2_floor', float('nan')):>8.4f}"
-                  f"{s['mmd']:>10.2e}{acc:>10}{s['wall_seconds']:>9.1f}")
-        print(f"total {doc['total_wall_seconds']:.1f} s")
-        return 0
-    print(f"{'rule':<16}{'test acc %':>12}{'± std':>8}{'best %':>8}{'loss':>10}{'s/epoch':>9}{'cos(bp)':>9}")
-    for rule, s in doc["rules"].items():
-        cos = "" if s["grad_cosine_to_bp"] is None else f"{s['grad_cosine_to_bp']:.4f}"
-        print(f"{rule:<16}{100 * s['test_accuracy']:>12.2f}{100 * s['test_accuracy_std']:>8.2f}"
-              f"{100 * s['best_test_accuracy']:>8.2f}{s['train_loss']:>10.4g}{s['seconds_per_epoch']:>9.3f}{cos:>9}")
-    print(f"total {doc['total_wall_seconds']:.1f} s")
+    _print_compare(doc)
+    failed = failed_runs(doc)
+    for r in failed:
+        at = "before the first epoch" if r["epoch"] is None else f"after epoch {r['epoch']}"
+        print(f"neurosim: {r['rule']} seed {r['seed']} {r['status']} {at}: {r['message']}", file=sys.stderr)
+    if failed:
+        print(f"neurosim: {len(failed)} of {len(doc['runs'])} runs did not finish; the figures are means over "
+              f"the seeds that did (n in {args.out}/compare.csv)", file=sys.stderr)
+        return EXIT_FAILED_RUNS
     return 0
+
+
+def _fmt(v, fmt: str, scale: float = 1.0) -> str:
+    """``v`` formatted, or a dash of the same width when no finished seed gave it."""
+    return f"{'—':>{int(fmt.split('.')[0])}}" if v is None else format(scale * v, fmt)
+
+
+def _print_compare(doc: dict) -> None:
+    """The per-rule table; n = seeds that finished / seeds run."""
+    rules = doc["rules"]
+    if doc.get("kind") == "generative":
+        print(f"{'rule':<16}{'n':>5}{'W2':>9}{'± std':>8}{'floor':>8}{'MMD':>10}{'cond acc':>10}{'train s':>9}")
+        for rule, s in rules.items():
+            acc = "" if s.get("conditional_accuracy") is None else f"{100 * s['conditional_accuracy']:.1f}%"
+            print(f"{rule:<16}{s['n_seeds']:>2}/{s['n_runs']:<2}{_fmt(s.get('w2'), '9.4f')}"
+                  f"{_fmt(s.get('w2_std'), '8.4f')}{_fmt(s.get('w2_floor'), '8.4f')}{_fmt(s.get('mmd'), '10.2e')}"
+                  f"{acc:>10}{_fmt(s.get('wall_seconds'), '9.1f')}")
+    else:
+        print(f"{'rule':<16}{'n':>5}{'test acc %':>12}{'± std':>8}{'best %':>8}{'loss':>10}{'s/epoch':>9}"
+              f"{'cos(bp)':>9}")
+        for rule, s in rules.items():
+            print(f"{rule:<16}{s['n_seeds']:>2}/{s['n_runs']:<2}{_fmt(s.get('test_accuracy'), '12.2f', 100)}"
+                  f"{_fmt(s.get('test_accuracy_std'), '8.2f', 100)}{_fmt(s.get('best_test_accuracy'), '8.2f', 100)}"
+                  f"{_fmt(s.get('train_loss'), '10.4g')}{_fmt(s.get('seconds_per_epoch'), '9.3f')}"
+                  f"{_fmt(s.get('grad_cosine_to_bp'), '9.4f')}")
+    print(f"total {doc['total_wall_seconds']:.1f} s")
 
 
 def _generate_args(p):
@@ -226,25 +256,123 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+#: the kinds whose runs keep a checkpoint ``--resume`` continues from
+RESUMABLE = ("train", "generative", "multitask")
+
+
+def resume_hint(command: str | None, out) -> str:
+    """What ``--resume`` would continue from after an interrupted ``neurosim run --out OUT``."""
+    if command != "run" or out is None:
+        return ""
+    out = Path(out)
+    try:
+        from .scenario.load import load_scenario
+        kind = load_scenario(out / "scenario.toml")["kind"]
+    except Exception:  # noqa: BLE001 - interrupted before the scenario was written
+        kind = None
+    if kind is not None and kind not in RESUMABLE:
+        return f"; a {kind!r} run keeps no checkpoint to resume: rerun it"
+    ckpt = out / "checkpoint.npz"
+    if not ckpt.is_file():
+        return f"; no checkpoint in {out} yet, so --resume would start from the beginning"
+    try:
+        from .experiments.rundir import read_npz
+        arrays = read_npz(ckpt)
+    except ValueError:
+        return f"; {ckpt} is not readable, so rerun without --resume"
+    for key in ("epoch", "step"):
+        if key in arrays:
+            return f"; --resume continues from {ckpt} (after {key} {int(arrays[key])})"
+    return f"; --resume would use {ckpt}"
+
+
+def _fail(state: dict, code: int, text: str) -> int:
+    """Print the one-line error, unless Ctrl-C caused it (then the run ends as interrupted)."""
+    if state["watch"].pressed:
+        raise KeyboardInterrupt
+    print(text, file=sys.stderr)
+    return code
+
+
+def _run(argv, state: dict) -> int:
+    args = state["args"] = build_parser().parse_args(argv)
     # imported after parsing: --help and --version must not wait for numba
     from .engine.simulator import SimulationDiverged
+    from .experiments.generate_options import OptionError
+    from .experiments.rundir import RunDirError
     from .scenario.schema import ScenarioError
     try:
         return int(args.func(args) or 0)
-    except ScenarioError as err:
-        print(f"neurosim: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except (FileNotFoundError, FileExistsError, NotADirectoryError, ImportError) as err:
-        print(f"neurosim: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    except (ScenarioError, RunDirError, OptionError, FileNotFoundError, FileExistsError, NotADirectoryError,
+            ImportError) as err:
+        return _fail(state, EXIT_USAGE, f"neurosim: error: {err}")
+    except OSError as err:  # permission denied, read-only file system, disk full …
+        where = f"{err.filename}: " if err.filename else ""
+        return _fail(state, EXIT_USAGE, f"neurosim: error: {where}{err.strerror or err}")
     except SimulationDiverged as err:
-        print(f"neurosim: simulation diverged: {err}", file=sys.stderr)
-        return EXIT_DIVERGED
-    except KeyboardInterrupt:
-        print("neurosim: interrupted", file=sys.stderr)
-        return 130
+        return _fail(state, EXIT_DIVERGED, f"neurosim: simulation diverged: {err}")
+
+
+class _SigintWatch:
+    """SIGINT handler for the duration of :func:`main`: raises KeyboardInterrupt as Python's own
+    does, and remembers it was pressed. CPython drops a KeyboardInterrupt raised inside a
+    finalizer or weakref callback ("Exception ignored in …"), and library code may turn one into
+    another error; either way the command must still end as interrupted (130), not 0 or 1."""
+
+    def __init__(self):
+        self.pressed = 0
+        self.previous = None
+
+    def __enter__(self):
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self)
+            self.hook = sys.unraisablehook
+            sys.unraisablehook = self.unraisable
+        return self
+
+    def unraisable(self, info):
+        """A dropped KeyboardInterrupt is handled here (exit 130): no "Exception ignored" trace."""
+        if not (isinstance(info.exc_value, KeyboardInterrupt) and self.pressed):
+            self.hook(info)
+
+    def __call__(self, signum, frame):
+        self.pressed += 1
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            import signal
+            signal.signal(signal.SIGINT, self.previous)
+            sys.unraisablehook = self.hook
+        return False
+
+
+def _interrupted(state: dict) -> int:
+    args = state.get("args")
+    try:
+        hint = resume_hint(getattr(args, "command", None), getattr(args, "out", None))
+    except KeyboardInterrupt:  # pressed again: no hint, still no traceback
+        hint = ""
+    print(f"neurosim: interrupted{hint}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def main(argv=None) -> int:
+    state: dict = {}
+    with _SigintWatch() as watch:
+        state["watch"] = watch
+        try:  # around the imports and the parser too: Ctrl-C while numpy / numba load is still 130
+            code = _run(argv, state)
+        except KeyboardInterrupt:
+            return _interrupted(state)
+        except Exception:
+            if watch.pressed:  # an error caused by the interrupt, not a fault of its own
+                return _interrupted(state)
+            raise
+        return _interrupted(state) if watch.pressed else code
 
 
 if __name__ == "__main__":

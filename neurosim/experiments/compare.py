@@ -9,12 +9,19 @@ rule × seed is an ordinary training run directory ``OUT/<rule>/seed<s>/``; the 
   "seeds": [...], "scenario": path}``
 * ``compare.csv`` — one row per rule with the same keys
 * ``compare_history.csv`` — ``rule, seed, epoch, train_loss, test_accuracy, grad_cosine_to_bp``
+* ``compare_runs.csv`` — one row per rule × seed: ``rule, seed, status, epoch, message`` and the
+  headline figure; ``status`` is "ok", "diverged" (the engine or the loss went non-finite) or
+  "failed" (any other error; its traceback is in the sub-run's ``error.txt``)
 
-Every rule's scenario is validated before anything is written.
+One failing run never sinks the study: it becomes a row, the other runs go on, and every figure is
+a mean over the seeds that finished (``n_seeds`` = k of ``n_runs`` = N per rule; a rule whose
+every seed failed has no figures). :func:`failed_runs` lists the rows the command line reports
+(exit status 1). Every rule's scenario and ``--out`` are checked before anything is written.
 """
 from __future__ import annotations
 
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +29,10 @@ import numpy as np
 from ..scenario.load import Scenario, load_scenario
 from ..scenario.schema import ScenarioError
 from ..scenario.sections import RULES
+from ..engine.simulator import SimulationDiverged
 from .run import run_scenario
-from .rundir import write_csv, write_json, write_text
+from .rundir import (check_out_dir, clean_run_dir, is_run_dir, read_csv, write_csv, write_json,
+                     write_text)
 
 SUMMARY_KEYS = ["test_accuracy", "test_accuracy_std", "best_test_accuracy", "train_loss",
                 "wall_seconds", "seconds_per_epoch", "grad_cosine_to_bp"]
@@ -38,6 +47,11 @@ KIND_METRICS = {
                     "train_loss", "wall_seconds", "sample_seconds"],
                    ["step", "train_loss", "w2", "mmd", "conditional_accuracy"], "generative__steps"),
 }
+
+
+#: kind → (history column that counts progress, headline figure of a run)
+PROGRESS = {"train": ("epoch", "test_accuracy"), "generative": ("step", "w2")}
+RUN_COLUMNS = ["rule", "seed", "status", "epoch", "message"]
 
 
 def parse_rules(text, path="<command line>") -> list[str]:
@@ -59,6 +73,8 @@ def _mean(values):
 
 def aggregate(per_seed: list[dict]) -> dict:
     """Mean over seeds of every summary figure (and the std of the test accuracy)."""
+    if not per_seed:
+        return {"n_seeds": 0}
     acc = [m["test_accuracy"] for m in per_seed]
     out = {
         "test_accuracy": float(np.mean(acc)),
@@ -111,32 +127,38 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
         if epochs is not None:
             changes[epochs_key] = int(epochs)
         variants[rule] = [scenario.with_changes(seed=base + i, **changes) for i in range(seeds)]
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not (out / "compare.json").exists() \
-            and not (out / "scenario.toml").exists():
-        raise FileExistsError(f"{out} exists and is not a neurosim compare directory; choose another --out")
+    out = check_out_dir(out, what="compare")
+    clean_compare_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "scenario.toml", scenario.to_toml())
-    summary, history = {}, []
+    summary, history, runs = {}, [], []
     start = time.perf_counter()
     for rule in rules:
         per_seed = []
         for i, variant in enumerate(variants[rule]):
-            result = run_scenario(variant, out / rule / f"seed{base + i}", progress=progress, plots=run_plots)
+            row, result = run_one(variant, out / rule / f"seed{base + i}", rule, base + i, kind, progress, run_plots)
+            runs.append(row)
+            if result is None:
+                continue
             per_seed.append(result.metrics)
-            for row in result.history:
-                history.append({"rule": rule, "seed": base + i, **{k: row.get(k) for k in history_keys}})
+            row[PROGRESS[kind][1]] = result.metrics.get(PROGRESS[kind][1])
+            for h in result.history:
+                history.append({"rule": rule, "seed": base + i, **{k: h.get(k) for k in history_keys}})
         summary[rule] = aggregate(per_seed) if kind == "train" else aggregate_generic(per_seed, summary_keys)
-    doc = {"rules": summary, "seeds": [base + i for i in range(seeds)], "scenario": scenario.path,
+        summary[rule]["n_runs"] = seeds
+    doc = {"kind": kind, "rules": summary, "seeds": [base + i for i in range(seeds)], "scenario": scenario.path,
+           "runs": runs, "n_failed": sum(r["status"] != "ok" for r in runs),
            "total_wall_seconds": time.perf_counter() - start}
     write_json(out / "compare.json", doc)
-    csv_keys = summary_keys if kind == "train" else [k for k in summary_keys
-                                                      if any(k in s for s in summary.values())]
+    csv_keys = list(summary_keys) if kind == "train" else [k for k in summary_keys
+                                                            if any(k in s for s in summary.values())]
+    csv_keys += ["n_seeds", "n_runs"]
     write_csv(out / "compare.csv", [{"rule": r, **{k: s.get(k) for k in csv_keys}} for r, s in summary.items()],
               ["rule"] + csv_keys)
     write_csv(out / "compare_history.csv", history, ["rule", "seed"] + history_keys)
-    write_json(out / "metrics.json", {f"{r}/{k}": v for r, s in summary.items() for k, v in s.items()
-                                      if k in summary_keys})
+    write_csv(out / "compare_runs.csv", runs, RUN_COLUMNS[:4] + [PROGRESS[kind][1], "message"])
+    write_json(out / "metrics.json", {**{f"{r}/{k}": v for r, s in summary.items() for k, v in s.items()
+                                         if k in summary_keys + ["n_seeds"]}, "n_failed": doc["n_failed"]})
     if plots if plots is not None else scenario["plots"]:
         try:
             from ..plotting import plot_run, write_report
@@ -146,3 +168,52 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
             plot_run(out)
             write_report(out)
     return doc
+
+
+def run_one(variant, run_dir: Path, rule: str, seed: int, kind: str, progress: bool, plots: bool):
+    """One rule × seed: (row for compare_runs.csv, RunResult or None if it diverged or failed).
+    Only an interrupt (Ctrl-C) stops the study; any other error is recorded in the row."""
+    row = {"rule": rule, "seed": seed, "status": "ok", "epoch": None, "message": ""}
+    try:
+        result = run_scenario(variant, run_dir, progress=progress, plots=plots)
+    except SimulationDiverged as err:
+        row.update(status="diverged", message=_one_line(err))
+    except Exception as err:  # noqa: BLE001 - one failing run must not sink the study
+        row.update(status="failed", message=f"{type(err).__name__}: {_one_line(err)}")
+        if is_run_dir(run_dir):
+            write_text(run_dir / "error.txt", traceback.format_exc())
+    else:
+        rows = result.history
+        row["epoch"] = rows[-1].get(PROGRESS[kind][0]) if rows else None
+        return row, result
+    history = run_dir / "history.csv"
+    rows = read_csv(history) if history.is_file() else []
+    row["epoch"] = rows[-1].get(PROGRESS[kind][0]) if rows else None  # the last finished epoch (step)
+    return row, None
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def failed_runs(doc: dict) -> list[dict]:
+    """The rows of compare.json's ``runs`` whose status is not "ok"."""
+    return [r for r in doc.get("runs", []) if r["status"] != "ok"]
+
+
+def clean_compare_dir(out: Path) -> None:
+    """What an earlier compare left in ``out``: its summary files and every rule's sub-runs
+    (``OUT/<rule>/seed<s>/``, known run files only). Unknown files stay."""
+    clean_run_dir(out)
+    for rule in RULES:
+        folder = out / rule
+        if not folder.is_dir():
+            continue
+        for sub in folder.glob("seed*"):
+            if sub.is_dir() and is_run_dir(sub):
+                clean_run_dir(sub)
+                if not any(sub.iterdir()):
+                    sub.rmdir()
+        if not any(folder.iterdir()):
+            folder.rmdir()

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import toy2d
+from ..engine.simulator import SimulationDiverged
 from ..engine.threads import configure_blas_threads
 from ..generative import objectives as ob
 from ..generative import samplers as sa
@@ -32,9 +33,12 @@ from ..generative.schedules import get_schedule
 from ..learning.optim import make_optimizer, resolve_lrs
 from ..metrics import mmd, w2
 from .progress import Progress
-from .rundir import write_csv, write_json, write_npz
+from .rundir import read_npz, write_csv, write_json, write_npz
+from .train import fingerprint, missing_key, resume_arrays
 from .setup import make_network
 
+#: the scenario keys a resumed generative run may change (train longer)
+RESUME_FREE = (("generative", "steps"), ("training", "epochs"))
 HISTORY_COLUMNS = ["step", "train_loss", "w2", "mmd", "conditional_accuracy", "seconds"]
 TOY_DATA = ("moons", "eight_gaussians", "gaussian_mixture")
 DATA_NAMES = TOY_DATA + ("digits",)
@@ -420,14 +424,20 @@ class GenTrainer:
         out = {f"{prefix[k]}/{n}": a for k, n, a in self.params.items()}
         out.update(self.optimizer.state_dict())
         out["step"] = np.array(self.step, dtype=np.int64)
+        out["fingerprint"] = np.array(fingerprint(self.scenario, RESUME_FREE))
         for col in HISTORY_COLUMNS:
             out[f"history/{col}"] = np.array([np.nan if r.get(col) is None else r[col] for r in self.history], float)
         return out
 
     def load_params(self, path: Path, optimizer: bool = True) -> None:
+        arrays = resume_arrays(self.scenario, path, RESUME_FREE) if optimizer else read_npz(path)
+        try:
+            self._load(arrays, optimizer)
+        except KeyError as err:
+            raise missing_key(path, err.args[0]) from None
+
+    def _load(self, arrays: dict, optimizer: bool) -> None:
         prefix = {"weights": "weights", "biases": "bias", "memories": "memory"}
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
         for kind, name, arr in self.params.items():
             arr[...] = arrays[f"{prefix[kind]}/{name}"]
         if optimizer:
@@ -474,6 +484,9 @@ def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
     start = time.perf_counter()
     while tr.step < steps:
         losses.append(tr.train_step())
+        if not np.isfinite(losses[-1]):  # later steps would only propagate the NaNs
+            raise SimulationDiverged(f"training diverged at step {tr.step}: the train loss became "
+                                     "non-finite; lower training.lr")
         bar.update(tr.step)
         if tr.step % every == 0 or tr.step == steps:
             elapsed = time.perf_counter() - start
@@ -483,8 +496,8 @@ def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
                 _, _, _, m = tr.evaluate(n=g["n_eval_quick"])
                 row.update({k: m.get(k) for k in ("w2", "mmd", "conditional_accuracy")})
             tr.history.append(row)
+            write_npz(ckpt, tr.checkpoint_arrays())  # first: history.csv never runs ahead of it
             write_csv(run_dir / "history.csv", tr.history, HISTORY_COLUMNS)
-            write_npz(ckpt, tr.checkpoint_arrays())
             losses = []
             start = time.perf_counter()
             bar.update(tr.step, f"loss {row['train_loss']:.3f}")
@@ -522,6 +535,8 @@ def generate(run_dir, n: int = 1000, sampler: str | None = None, steps: int | No
     (``plots/samples.png``) and ``report.html`` are drawn by :mod:`neurosim.plotting` from the files,
     as ``neurosim plot`` would. A custom file name (``--out other.npz``) gets ``other.png`` beside it,
     drawn by the same function from the file just written."""
+    from .generate_options import check_generate
+    check_generate(run_dir, n, sampler, steps, guidance, seed, out)  # refuse before loading or writing
     run_dir = Path(run_dir)
     tr = trainer_from_run(run_dir)
     out = Path(out) if out else run_dir / "generate" / "samples.npz"

@@ -129,13 +129,8 @@ def _arrays(prefix: str, params) -> dict:
     return {f"{prefix}{names[k]}/{n}": a for k, n, a in params.items()}
 
 
-def run_gradcheck(scenario, out, progress: bool = False, plots: bool | None = None) -> dict:
-    """Run a ``kind = "gradcheck"`` scenario (path or :class:`Scenario`) into directory ``out``;
-    returns the ``gradcheck.json`` content (with ``report``: the report.html path, or None).
-
-    ``plots`` (default: the scenario's ``plots``) draws the figures and report.html at the end."""
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+def check_scenario(scenario: Scenario) -> None:
+    """Raise ScenarioError unless ``scenario`` is a gradcheck with a usable ``[gradcheck]`` table."""
     if scenario["kind"] != "gradcheck" or scenario.get("gradcheck") is None:
         raise ScenarioError(scenario.path, "gradcheck",
                             "a gradcheck needs kind = \"gradcheck\" and a [gradcheck] table")
@@ -147,6 +142,17 @@ def run_gradcheck(scenario, out, progress: bool = False, plots: bool | None = No
                                 f"unknown block {gc[key]!r}; blocks are {sorted(b['name'] for b in names)}")
     if gc["input"] == gc["output"]:
         raise ScenarioError(scenario.path, "gradcheck.output", "must differ from gradcheck.input")
+
+
+def run_gradcheck(scenario, out, progress: bool = False, plots: bool | None = None) -> dict:
+    """Run a ``kind = "gradcheck"`` scenario (path or :class:`Scenario`) into directory ``out``;
+    returns the ``gradcheck.json`` content (with ``report``: the report.html path, or None).
+
+    ``plots`` (default: the scenario's ``plots``) draws the figures and report.html at the end."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    check_scenario(scenario)
+    gc = scenario["gradcheck"]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "scenario.toml", scenario.to_toml())
@@ -220,7 +226,12 @@ def max_beta_table(results: dict, threshold: float = 0.9999) -> dict:
 
 
 def main_gradcheck(args) -> int:
-    report = run_gradcheck(args.scenario, args.out, progress=not args.quiet)
+    from .rundir import check_out_dir, clean_run_dir
+    scenario = load_scenario(args.scenario)
+    check_scenario(scenario)
+    check_out_dir(args.out)  # all refusals before the first write
+    clean_run_dir(args.out)
+    report = run_gradcheck(scenario, args.out, progress=not args.quiet)
     print(f"wrote {args.out}/gradcheck.json (exact: {report['exact']}, {len(report['estimators'])} settings)")
     if report["report"] is not None:
         print(f"report: {report['report']}")

@@ -1,7 +1,11 @@
-"""``neurosim run``: one scenario → one run directory (DESIGN.md §7)."""
+"""``neurosim run``: one scenario → one run directory (docs/engine.md, "Run directories").
+
+Order: validate the scenario, check ``--out`` (:func:`~.rundir.check_out_dir`) and the kind's
+pre-check (``PRECHECKS``: e.g. that ``--resume`` may use the checkpoint); only then remove what an
+earlier run left (:func:`~.rundir.clean_run_dir`) and write. A refused run changes nothing on disk.
+"""
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +16,7 @@ from .multitask_run import check_resume as check_multitask_resume
 from .multitask_run import run_multitask
 from .relax import run_relax
 from .train import run_train
-from .rundir import read_csv, write_json, write_npz, write_text
+from .rundir import check_out_dir, clean_run_dir, read_csv, write_json, write_npz, write_text
 
 #: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
 def _run_gradcheck(scenario, progress, run_dir, resume):
@@ -30,9 +34,31 @@ RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenar
            "train": run_train}
 
 
-#: kind → check(scenario, run_dir) run before anything is written when resuming: a damaged
-#: checkpoint or a changed scenario is refused without touching the run directory
-RESUME_CHECKS = {"multitask": check_multitask_resume}
+def _check_gradcheck(scenario, run_dir, resume):
+    from .gradcheck import check_scenario
+    check_scenario(scenario)
+
+
+def _check_resume(free):
+    """A pre-check that ``--resume`` may use ``run_dir/checkpoint.npz`` (readable, same scenario)."""
+    def check(scenario, run_dir, resume):
+        from .train import missing_key, resume_arrays
+        ckpt = Path(run_dir) / "checkpoint.npz"
+        if resume and ckpt.exists():
+            arrays = resume_arrays(scenario, ckpt, free)
+            step = "epoch" if scenario["kind"] == "train" else "step"
+            for key in ([step, "fingerprint"] if scenario["kind"] == "train" else [step]):
+                if key not in arrays:
+                    raise missing_key(ckpt, key)
+    return check
+
+
+#: kind → check(scenario, run_dir, resume): raises (ScenarioError, RunDirError) what the runner
+#: would refuse, before anything is written. Kinds without an entry have no pre-check.
+PRECHECKS = {"gradcheck": _check_gradcheck,
+             "multitask": lambda scenario, run_dir, resume: check_multitask_resume(scenario, run_dir) if resume else None,
+             "train": _check_resume((("training", "epochs"),)),
+             "generative": _check_resume((("generative", "steps"), ("training", "epochs")))}
 
 
 @dataclass
@@ -87,27 +113,30 @@ def require_packages(scenario: Scenario) -> None:
         raise ScenarioError(scenario.path, "data.name", hint)
 
 
+def prepare_run_dir(scenario: Scenario, out, resume: bool = False) -> Path:
+    """Check ``out`` and the kind's pre-check, then clear what an earlier run left there; returns
+    the (created) run directory. Raises before touching the disk if the run would be refused."""
+    run_dir = check_out_dir(out)
+    check = PRECHECKS.get(scenario["kind"])
+    if check is not None:
+        check(scenario, run_dir, resume)
+    clean_run_dir(run_dir, resume)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
 def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
                  plots: bool | None = None) -> RunResult:
     """Run a scenario (a path or a :class:`Scenario`) into the run directory ``out``.
 
-    The scenario is validated before anything is written; ``resume`` continues a training run
-    from ``out/checkpoint.npz``.
+    Nothing is written before the scenario, ``out`` and the kind's pre-check pass
+    (:func:`prepare_run_dir`); a fresh run first removes every file an earlier run wrote there,
+    ``resume`` continues a training run from ``out/checkpoint.npz``.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     require_packages(scenario)
-    run_dir = Path(out)
-    if resume and scenario["kind"] in RESUME_CHECKS:
-        RESUME_CHECKS[scenario["kind"]](scenario, run_dir)
-    if run_dir.exists() and not resume and any(run_dir.iterdir()):
-        # a fresh run replaces the files it owns, never a directory it did not write
-        if not (run_dir / "scenario.toml").exists():
-            raise FileExistsError(f"{run_dir} exists and is not a neurosim run directory; "
-                                  "choose another --out")
-        for sub in ("plots",):
-            shutil.rmtree(run_dir / sub, ignore_errors=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = prepare_run_dir(scenario, out, resume)
     write_text(run_dir / "scenario.toml", scenario.to_toml())
     write_json(run_dir / "network.json", network_json(scenario))
     runner = RUNNERS[scenario["kind"]]

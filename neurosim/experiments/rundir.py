@@ -1,23 +1,47 @@
 """Writing a run directory: every file is written to a temporary name and renamed into place,
-so an interrupted run never leaves a half-written file behind (DESIGN.md §7)."""
+so an interrupted run never leaves a half-written file behind (docs/engine.md, "Run directories").
+
+The run-directory housekeeping lives here too: :func:`check_out_dir` refuses an ``--out`` that is
+not a neurosim run directory or cannot be written (before anything is written), and
+:func:`clean_run_dir` removes what an earlier run left, so a fresh run never shows stale files.
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+
+#: the files (``RUN_FILES``) and folders (``RUN_FOLDERS``) any neurosim run writes into its run
+#: directory; a fresh run removes exactly these, never a file it does not know
+RUN_FILES = ("scenario.toml", "network.json", "metrics.json", "traces.npz", "checkpoint.npz", "history.csv",
+             "samples.npz", "inpainting.npz", "gradcheck.json", "gradients.npz", "report.html",
+             "compare.json", "compare.csv", "compare_history.csv", "compare_runs.csv", "error.txt")
+RUN_FOLDERS = ("plots", "generate")
+#: what a resumed run redraws (or must not keep showing when it draws nothing)
+DERIVED = ("report.html", "plots", "metrics.json", "error.txt")
+
+
+class RunDirError(ValueError):
+    """A run directory, or a file in it, cannot be used: ``str(err)`` is the one-line message
+    (names the file); the command line exits 2."""
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:  # interrupted or failed: no half-written temporary left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -93,3 +117,87 @@ def metrics_without_timing(metrics: dict) -> dict:
         return {k: metrics_without_timing(v) for k, v in metrics.items()
                 if not (k.endswith("_seconds") or k.startswith("seconds"))}
     return metrics
+
+
+def read_npz(path, what: str = "checkpoint") -> dict:
+    """Every array of an ``.npz`` file; a truncated or damaged file raises :class:`RunDirError`
+    naming it (numpy raises BadZipFile, zlib.error, EOFError, ValueError … depending on the damage)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: no such {what}") from None
+    except Exception as err:  # noqa: BLE001 - any damage is the same fault for the user
+        raise RunDirError(f"{path}: not a readable {what} (truncated or damaged: "
+                          f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})") from None
+
+
+def is_run_dir(path) -> bool:
+    """A directory some neurosim run wrote (it holds a scenario.toml)."""
+    return (Path(path) / "scenario.toml").is_file()
+
+
+def _writable_anchor(path: Path) -> Path:
+    """``path`` or its nearest existing ancestor (where a mkdir / write would happen first)."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_out_dir(out, what: str = "run") -> Path:
+    """Refuse an ``--out`` a run must not write (raises :class:`RunDirError`); writes nothing.
+
+    It must be a directory (or absent), writable, and — when it holds anything — a neurosim run
+    directory (``what`` = "run") or compare directory ("compare").
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"{out}: exists and is not a directory; choose another --out")
+    ours = is_run_dir(out) or (what == "compare" and (out / "compare.json").is_file())
+    if out.is_dir() and any(out.iterdir()) and not ours:
+        raise RunDirError(f"{out}: exists and is not a neurosim {what} directory; choose another --out")
+    return check_writable(out)
+
+
+def check_writable(path) -> Path:
+    """Refuse (RunDirError) a ``path`` that could not be created or written: its nearest existing
+    ancestor must be a writable directory. (Root passes this on any mode bits: a read-only file
+    system still fails on the first write, which the command line reports as one line.)"""
+    path = Path(path)
+    anchor = _writable_anchor(path)
+    if not anchor.is_dir():
+        raise RunDirError(f"{anchor}: is not a directory, so {path} cannot be created; choose another --out")
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        raise RunDirError(f"{anchor}: not writable (permission denied); choose another --out")
+    return path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    tmp = path.with_name(f".{path.name}.tmp")
+    if tmp.is_file():
+        tmp.unlink()
+
+
+def clean_run_dir(run_dir, resume: bool = False) -> list[str]:
+    """Remove what an earlier run wrote into ``run_dir``: every known run file and folder for a
+    fresh run, only the derived ones (report, figures, metrics) for a resumed one — a resumed
+    run redraws them, and must not keep showing an older state if it does not. Unknown files
+    stay. Returns the names removed."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    # scenario.toml last: a clean cut short by Ctrl-C still leaves a directory recognised as a run's
+    names = DERIVED if resume else [n for n in RUN_FILES + RUN_FOLDERS if n != "scenario.toml"] + ["scenario.toml"]
+    removed = []
+    for name in names:
+        path = run_dir / name
+        if path.exists() or path.is_symlink() or path.with_name(f".{name}.tmp").exists():
+            _remove(path)
+            removed.append(name)
+    return removed

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from ..build import compiled_for
-from ..engine.simulator import Simulator
+from ..engine.simulator import SimulationDiverged, Simulator
 from ..model import energy as en
 from ..model.network import Params
 from ..learning.optim import make_optimizer, resolve_lrs
 from .progress import Progress
-from .rundir import write_csv, write_npz
+from .rundir import RunDirError, read_npz, write_csv, write_npz
 from .setup import make_network
 
 #: the range every activation's inputs are scaled to (min–max of the training split)
@@ -87,13 +87,32 @@ def rule_options(training: dict, seed: int = 0) -> dict:
     return out
 
 
-def fingerprint(scenario) -> str:
-    """Hash of everything that must match for a resume (the scenario minus ``epochs``/``plots``)."""
+def fingerprint(scenario, free=(("training", "epochs"),)) -> str:
+    """Hash of everything that must match for a resume: the scenario minus ``plots``,
+    ``description`` and the ``free`` keys (``training.epochs``: a resume may train longer)."""
     data = json.loads(json.dumps(scenario.data, default=str))
-    data["training"].pop("epochs", None)
+    for section, key in free:
+        (data.get(section) or {}).pop(key, None)
     data.pop("plots", None)
     data.pop("description", None)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resume_arrays(scenario, path: Path, free=(("training", "epochs"),)) -> dict:
+    """The arrays of checkpoint ``path`` if ``scenario`` may resume from it: a damaged file raises
+    RunDirError, one written by another scenario ScenarioError (before anything is written).
+    A checkpoint without a fingerprint (older generative runs) is accepted as it is."""
+    from ..scenario.schema import ScenarioError
+    arrays = read_npz(path)
+    if "fingerprint" in arrays and str(arrays["fingerprint"]) != fingerprint(scenario, free):
+        changed = ", ".join(f"{a}.{b}" for a, b in free)
+        raise ScenarioError(scenario.path, "", f"cannot resume from {path}: it was written by a "
+                            f"different scenario (only {changed} may change)")
+    return arrays
+
+
+def missing_key(path: Path, key: str) -> RunDirError:
+    return RunDirError(f"{path}: not a checkpoint of this run (no array {key!r})")
 
 
 @dataclass
@@ -241,12 +260,15 @@ class Trainer:
         return out
 
     def restore(self, path: Path) -> None:
-        from ..scenario.schema import ScenarioError
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        if str(arrays.get("fingerprint")) != fingerprint(self.scenario):
-            raise ScenarioError(self.scenario.path, "", f"cannot resume from {path}: it was written by a "
-                                "different scenario (only training.epochs may change)")
+        arrays = resume_arrays(self.scenario, path)
+        if "fingerprint" not in arrays:
+            raise missing_key(path, "fingerprint")
+        try:
+            self._restore(arrays)
+        except KeyError as err:
+            raise missing_key(path, err.args[0]) from None
+
+    def _restore(self, arrays: dict) -> None:
         prefix = {"weights": "weights", "biases": "bias", "memories": "memory"}
         for kind, name, arr in self.params.items():
             arr[...] = arrays[f"{prefix[kind]}/{name}"]
@@ -309,6 +331,16 @@ def summarize(history: list[dict], rule: str) -> dict:
     return metrics
 
 
+def check_finite(trainer, epoch: int, loss: float) -> None:
+    """Raise SimulationDiverged once the loss or a parameter is NaN / infinite: every later epoch
+    would only propagate the NaNs (a bounded activation can hide them from the engine's own check)."""
+    bad = [name for _, name, arr in trainer.params.items() if not np.all(np.isfinite(arr))]
+    if bad or not np.isfinite(loss):
+        what = f"parameters of {', '.join(bad[:3])}" if bad else f"the train loss ({loss})"
+        raise SimulationDiverged(f"training diverged in epoch {epoch}: {what} became non-finite; "
+                                 "lower training.lr or the nudge strength beta")
+
+
 def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
     """The ``train`` runner: returns (metrics, traces, extra) for :func:`run_scenario`."""
     trainer = Trainer(scenario)
@@ -329,8 +361,9 @@ def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
             row["grad_cosine_to_bp"] = trainer.grad_cosine()
         trainer.history.append(row)
         trainer.epoch = epoch
-        write_csv(Path(run_dir) / "history.csv", trainer.history, cols)
+        # checkpoint first: history.csv never lists an epoch the checkpoint (--resume) does not hold
         write_npz(ckpt, trainer.checkpoint_arrays())
+        write_csv(Path(run_dir) / "history.csv", trainer.history, cols)
         return row
 
     if trainer.epoch == 0 and not trainer.history:
@@ -342,6 +375,7 @@ def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
     for epoch in range(trainer.epoch + 1, epochs + 1):
         start = time.perf_counter()
         train = trainer.train_epoch(epoch, bar)
+        check_finite(trainer, epoch, train["train_loss"])
         seconds = time.perf_counter() - start
         row = record(epoch, train, seconds)
         bar.update(epoch, f"acc {100 * row['test_accuracy']:.1f}%")
