@@ -16,16 +16,33 @@ from .experiments.run import RunResult, run_scenario
 from .scenario.load import Scenario, from_dict, load_scenario
 
 
-def load(path) -> Scenario:
-    """Parse and validate a scenario file (raises ScenarioError with a one-line message)."""
-    return load_scenario(path)
+def load(path, overrides=None) -> Scenario:
+    """Parse and validate a scenario file (raises ScenarioError with a one-line message);
+    ``overrides`` (``{"training.epochs": 2}`` or ``["training.epochs=2", ...]``, as ``--set``)
+    set dotted keys and re-validate."""
+    return _with_overrides(load_scenario(path), overrides)
 
 
-def run(scenario, out, resume: bool = False, progress: bool = False, plots: bool | None = None) -> RunResult:
-    """Run a scenario (path, dict or Scenario) into run directory ``out``; returns metrics and history."""
+def _with_overrides(scenario, overrides) -> Scenario:
+    """``scenario`` (path, dict or Scenario) validated, with ``overrides`` applied (see :func:`load`)."""
+    from .scenario.overrides import apply_overrides, parse_assignment
     if isinstance(scenario, dict):
         scenario = from_dict(scenario)
-    return run_scenario(scenario, out, resume=resume, progress=progress, plots=plots)
+    elif not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if not overrides:
+        return scenario
+    if not isinstance(overrides, dict):
+        overrides = dict(parse_assignment(o, path=scenario.path) for o in overrides)
+    return apply_overrides(scenario, overrides)
+
+
+def run(scenario, out, resume: bool = False, progress: bool = False, plots: bool | None = None,
+        overrides=None) -> RunResult:
+    """Run a scenario (path, dict or Scenario) into run directory ``out``; returns metrics and history.
+
+    ``overrides``: dotted keys set first (``{"generative.steps": 500}``), as ``neurosim run --set``."""
+    return run_scenario(_with_overrides(scenario, overrides), out, resume=resume, progress=progress, plots=plots)
 
 
 def train(scenario, out, resume: bool = False, progress: bool = False, plots: bool | None = None,
@@ -49,7 +66,7 @@ def train(scenario, out, resume: bool = False, progress: bool = False, plots: bo
 
 def compare(scenario, rules="ep_symmetric,bp,bp_ff", seeds: int = 3, out="runs/compare",
             progress: bool = False, plots: bool | None = None, run_plots: bool = False,
-            epochs: int | None = None) -> dict:
+            epochs: int | None = None, overrides=None) -> dict:
     """Train one scenario under several rules (list or comma-separated) and seeds; returns the
     contents of ``OUT/compare.json`` (``doc["rules"][rule]["test_accuracy"]`` ...).
 
@@ -57,8 +74,7 @@ def compare(scenario, rules="ep_symmetric,bp,bp_ff", seeds: int = 3, out="runs/c
     status, epoch, message) and the rule's figures are means over its finished seeds
     (``n_seeds`` of ``n_runs``); ``doc["n_failed"]`` counts the others."""
     from .experiments.compare import compare as _compare
-    if isinstance(scenario, dict):
-        scenario = from_dict(scenario)
+    scenario = _with_overrides(scenario, overrides)
     return _compare(scenario, rules, seeds=seeds, out=out, progress=progress, plots=plots,
                     run_plots=run_plots, epochs=epochs)
 

@@ -21,7 +21,7 @@ EXIT_INTERRUPTED = 130
 def _cmd_run(args):
     from .api import run
     result = run(args.scenario, args.out, resume=args.resume, progress=not args.quiet,
-                 plots=False if args.no_plots else None)
+                 plots=False if args.no_plots else None, overrides=args.set)
     print(f"wrote {result.run_dir}")
     if result.report is not None:
         print(f"report: {result.report}")
@@ -39,7 +39,7 @@ def _cmd_validate(args):
     failed = 0
     for path in args.scenario:
         try:
-            load(path)
+            load(path, args.set)
         except ScenarioError as err:
             failed += 1
             print(f"neurosim: error: {err}", file=sys.stderr)
@@ -69,6 +69,8 @@ def _cmd_bench(args):
 
 def _gradcheck_args(p):
     p.add_argument("scenario", help="a kind = \"gradcheck\" scenario file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a dotted scenario key before validation, e.g. gradcheck.batch=4 (repeatable)")
     p.add_argument("--out", required=True, help="directory for gradcheck.json, gradients.npz, plots/")
     p.add_argument("--quiet", action="store_true", help="no per-setting lines")
 
@@ -87,6 +89,8 @@ COMMANDS = {
 
 def _compare_args(p):
     p.add_argument("scenario", help="a kind = \"train\" or \"generative\" scenario")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a dotted scenario key before validation, e.g. training.epochs=2 (repeatable)")
     p.add_argument("--rules", default="ep_symmetric,bp,bp_ff",
                    help="comma-separated rules, e.g. ep_symmetric,hep,chl,pc,bp,bp_ff")
     p.add_argument("--seeds", type=int, default=3, help="seeds per rule (scenario seed, +1, ...)")
@@ -102,7 +106,8 @@ def _cmd_compare(args):
     from .api import compare
     from .experiments.compare import failed_runs
     doc = compare(args.scenario, args.rules, seeds=args.seeds, out=args.out, progress=not args.quiet,
-                  plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs)
+                  plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs,
+                  overrides=args.set)
     print(f"wrote {args.out}/compare.json")
     report = Path(args.out) / "report.html"
     if not args.no_plots and report.exists():
@@ -227,12 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario")
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a dotted scenario key before validation, e.g. training.epochs=2 (repeatable)")
     p.add_argument("--no-plots", action="store_true", help="skip plots and report.html")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="check scenario files without running them")
     p.add_argument("scenario", nargs="+")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a dotted scenario key before validation, e.g. training.epochs=2 (repeatable)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("plot", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="redraw every figure and report.html of a run directory")

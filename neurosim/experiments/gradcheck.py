@@ -227,7 +227,8 @@ def max_beta_table(results: dict, threshold: float = 0.9999) -> dict:
 
 def main_gradcheck(args) -> int:
     from .rundir import check_out_dir, clean_run_dir
-    scenario = load_scenario(args.scenario)
+    from ..api import load
+    scenario = load(args.scenario, getattr(args, "set", None))
     check_scenario(scenario)
     check_out_dir(args.out)  # all refusals before the first write
     clean_run_dir(args.out)
