@@ -378,3 +378,15 @@ def test_history_wall_clock_axis(tmp_path):
     assert [p.name for p in plot_run(d, strict=True, x="wall")] == ["history.png"]
     with pytest.raises(ValueError, match="x must be one of"):
         plot_run(d, x="hours")
+
+
+def test_compare_wall_seconds_joined_from_sub_runs(tmp_path):
+    d = make_compare_dir(tmp_path)
+    sub = d / "ep" / "seed0"
+    sub.mkdir(parents=True)
+    (sub / "history.csv").write_text("epoch,seconds\n" + "".join(f"{e},{0.5}\n" for e in range(1, 8)))
+    t = pio.read_compare_history(d)
+    rows = [i for i, (r, s) in enumerate(zip(t.text["rule"], t.text["seed"])) if r == "ep" and s == "0"]
+    assert list(t.numeric["wall_seconds"][rows]) == [0.5 * e for e in range(1, 8)]
+    assert np.isnan(t.numeric["wall_seconds"][[i for i, r in enumerate(t.text["rule"]) if r == "bp"]]).all()
+    assert {p.name for p in plot_run(d, strict=True, x="wall")} == {"compare_curves.png", "compare_summary.png"}

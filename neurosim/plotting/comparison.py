@@ -78,7 +78,7 @@ def plot_compare_curves(table: Table, out: Path, rules: list[str] | None = None,
             vals = [y_all[sel & (step == e)] for e in eps]
             mean = np.array([v.mean() for v in vals])
             std = np.array([v.std() for v in vals])
-            xs = np.array([np.nanmean(wall[sel & (step == e)]) for e in eps]) if use_wall else eps
+            xs = np.array([_finite_mean(wall[sel & (step == e)]) for e in eps]) if use_wall else eps
             n_seeds = max(len(v) for v in vals)
             st = dict(styles[rule])
             if len(eps) > 25:
@@ -104,6 +104,12 @@ def plot_compare_curves(table: Table, out: Path, rules: list[str] | None = None,
         fig.legend(handles, labels, loc="outside right upper", fontsize=8, title="rule", title_fontsize=8)
     fig.suptitle("Learning rules compared (same network, data and seeds)", fontsize=11)
     return save_figure(fig, out)
+
+
+def _finite_mean(v: np.ndarray) -> float:
+    """Mean of the finite values (NaN, without a warning, when there are none)."""
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
 
 
 def num(v: Any) -> float:
