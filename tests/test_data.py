@@ -39,7 +39,7 @@ def test_digits_shapes_range_split():
     counts = np.bincount(load_digits().target)
     test_counts = np.bincount(ds.y_test, minlength=10)
     assert np.all(np.abs(test_counts - counts * 450 / 1797) <= 1)
-    # the split is the documented sklearn call (anchors.md: random_state=0)
+    # the split is the documented sklearn call (random_state=0)
     from sklearn.model_selection import train_test_split
     d = load_digits()
     _, x_te, _, y_te = train_test_split(d.data / 16.0, d.target, test_size=450, stratify=d.target,

@@ -17,3 +17,21 @@ def test_every_bundled_scenario_validates_and_is_listed_in_the_docs():
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         load(path)
     assert "brain_multitask.toml" in index and "quickstart.toml" in index
+
+
+def test_no_citation_of_a_document_outside_the_repository():
+    """The docs and the code stand alone: they cite pages in docs/ and papers by title, never
+    notes that are not in the repository."""
+    import re
+    outside = re.compile(r"DESIGN\.md|seed[- ]digest|hypothesis-notes|anchors\.md|\.\./shared|issue #?\d")
+    hits = []
+    for folder in ("neurosim", "docs", "tests", "tools", "scenarios"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.suffix not in (".py", ".md", ".toml") or path.name == "test_docs.py":
+                continue
+            for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if outside.search(line):
+                    hits.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()[:80]}")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    hits += [f"README.md: {m.group(0)}" for m in outside.finditer(readme)]
+    assert not hits, "\n".join(hits)

@@ -92,7 +92,7 @@ def test_online_rule_follows_the_exact_gradient(rule, scheduler):
 
 
 def test_baseline_alone_has_no_mean_update():
-    """hypothesis-notes §1: without a correlating signal, ρρ − H̄ averages to ~0."""
+    """Without a correlating signal, ρρ − H̄ averages to ~0."""
     with_rhythm, _ = _online_update("baseline_hebb", "sync")
     alone, _ = _online_update("baseline_only", "sync")
     # baseline_only has no 1/β gain: compare per unit of λ amplitude

@@ -1,5 +1,5 @@
 """Bad scenario input: every kind of mistake is a one-line error naming the file and the key,
-exit status 2, and nothing written (issue #4, validation of every key)."""
+exit status 2, and nothing written (validation of every key)."""
 from __future__ import annotations
 
 import copy

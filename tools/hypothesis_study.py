@@ -9,7 +9,7 @@ and clamps that fade over one period):
   rhythm4         a rhythm of period 4 τ (fade 4 τ): twice the lag of the state behind λ(t)
   hep_shared      continuous holomorphic EP (complex states), one shared rhythm (≈ 6.5× the cost)
   hep_per_task    the same with one rhythm per task (periods 6, 8, 10 τ)
-  baseline_only   ρρ − H̄ with no correlating signal (hypothesis-notes §1: should learn nothing)
+  baseline_only   ρρ − H̄ with no correlating signal (should learn nothing)
   none            no plasticity (the initial network, for reference)
 The variants skip the isolated and batch controls (the bundled run has them). A summary table
 is printed and written to OUT/summary.md.

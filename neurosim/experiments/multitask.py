@@ -1,4 +1,4 @@
-"""``kind = "multitask"``: the talk's hypothesis as an experiment (seed-digest §1, end of §6).
+"""``kind = "multitask"``: the hypothesis of concurrent tasks as an experiment (docs/hypothesis.md).
 
 Several conditional tasks run on one network at once, on their own clocks: examples arrive at
 Poisson times and stay clamped for a random duration (``model/tasks.py``); every block updates on

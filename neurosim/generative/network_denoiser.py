@@ -1,4 +1,4 @@
-"""The block network as the denoiser / velocity field (DESIGN.md §6, hypothesis-notes §4).
+"""The block network as the denoiser / velocity field (docs/generative-network.md).
 
 Layout (docs/generative-network.md). One clamped **input block** holds three named fields side by
 side, and a free **readout block** holds the estimate:

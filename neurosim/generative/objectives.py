@@ -1,7 +1,7 @@
 """Training targets: denoising score matching in four parametrisations, conditional flow
 matching (independent and minibatch-OT pairing), and spike noise.
 
-Notation (seed-digest §3): x_t = α x_0 + σ ε, ε ~ N(0, I). The four things a denoiser can predict
+Notation (docs/generative.md): x_t = α x_0 + σ ε, ε ~ N(0, I). The four things a denoiser can predict
 for a given x_t, and how each is tied to the denoised estimate x̂ (the hub of every conversion):
 
 ==========  ===========================  ========================================================

@@ -45,7 +45,7 @@ def compose_scores(*score_fns):
 
 def ancestral_sample(vp_score_fn, shape, rng: np.random.Generator, schedule: VP | None = None,
                      n_steps: int = 1000) -> np.ndarray:
-    """Ancestral sampling with the optimal Gaussian reverse step of seed-digest §3.
+    """Ancestral sampling with the optimal Gaussian reverse step (docs/generative.md).
 
     On the grid t_N = t_max > … > t_0 = 0 (uniform), for each s < t:
     α_{t|s} = α_t/α_s, σ_{t|s}² = σ_t² − α_{t|s}² σ_s², σ̃² = σ_{t|s}² σ_s² / σ_t²,

@@ -1,4 +1,4 @@
-"""Noise schedules: the forward process q(x_t | x_0) = N(α_t x_0, σ_t² I) of seed-digest §3.
+"""Noise schedules: the forward process q(x_t | x_0) = N(α_t x_0, σ_t² I) (docs/generative.md).
 
 Every schedule exposes the same interface, so objectives and samplers never branch on its kind:
 

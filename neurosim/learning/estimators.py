@@ -1,4 +1,4 @@
-"""Gradient estimators: one interface for every learning rule (DESIGN.md §5).
+"""Gradient estimators: one interface for every learning rule (docs/training.md).
 
 Task: inputs hard-clamped, readout block ``out`` with target y and cost C; the loss is
 L(θ) = (1/P) Σ_p C(x*_out,p, y_p) at the free fixed point x* of E. Every estimator returns an

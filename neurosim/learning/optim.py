@@ -1,4 +1,4 @@
-"""Optimisers shared by every learning rule (DESIGN.md §5): SGD with momentum and Adam over
+"""Optimisers shared by every learning rule (docs/training.md): SGD with momentum and Adam over
 :class:`~neurosim.model.network.Params`, with a learning rate per projection.
 
 All optimisers *descend* the gradient they are given (an estimate of dL/dθ):

@@ -1,9 +1,9 @@
 """Online plasticity: synapses that learn all the time from their own pre/post activity.
 
 For every projection a→b the synapse sees only H(t) = ρ(x_a)ᵀρ(x_b)/P (the Hebbian product,
-averaged over particles), its own running average H̄ (the talk's "usual value"), and — where the
+averaged over particles), its own running average H̄ (the synapse's "usual value"), and — where the
 rule needs one — a broadcast rhythm r(t). Sampled every δ of simulated time, each sample standing
-for the time δ it covers (hypothesis-notes §3: under asynchronous clocks the demodulation integral
+for the time δ it covers (under asynchronous clocks the demodulation integral
 must be accumulated in continuous time):
 
     H̄ ← H̄ + (δ/τ_avg)(H − H̄)                                         (running average)
@@ -19,7 +19,7 @@ with the learning signal s(t) of each rule:
       s = (H − H̄) Σ_k 2 cos(ω_k t) / β
   — the baseline-subtracted Hebbian product demodulated by the broadcast rhythm. To first order
   in β, (2/(βT)) ∫ H cos ωt dt = dH/dλ = −dC/dW, so s follows −∇C.
-* ``baseline_only``: s = H − H̄ with no correlating signal — the control of hypothesis-notes §1:
+* ``baseline_only``: s = H − H̄ with no correlating signal — the control:
   its time average is zero by construction, so it should learn nothing on average.
 
 Biases learn the same way from ρ(x_b) (−∂E/∂b = ρ(x_b)). Weights of projections and biases of

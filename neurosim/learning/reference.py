@@ -1,7 +1,7 @@
 """Exact (non-local) reference gradients, in plain numpy — the yardstick every local rule is
 measured against. Nothing here calls the numba engine: this module is its independent check.
 
-Setting and symbols (seed digest §6, DESIGN.md §3). E(x; θ) is the network energy
+Setting and symbols (docs/reference-gradients.md). E(x; θ) is the network energy
 
     E(x) = Σ_b [ ½‖x_b‖² − b_bᵀ ρ(x_b) ] − Σ_(a→b) ρ(x_a)ᵀ W_ab ρ(x_b) + Σ_m E_lse,m(x_m),
 

@@ -1,7 +1,7 @@
 """Energy terms and their local gradients, in plain numpy (the engine's kernels implement the
 same formulas in numba; tests check one against the other).
 
-Sign convention (Scellier & Bengio 2017; DESIGN.md §3):
+Sign convention (Scellier & Bengio 2017, "Equilibrium Propagation"; docs/design.md):
 
     E(x) = Σ_b [ ½‖x_b‖² − b_bᵀ ρ(x_b) ]  −  Σ_(a→b) ρ(x_a)ᵀ W_ab ρ(x_b)  +  Σ_m E_lse,m(x_m)
     F(x) = E(x) + Σ_k λ_k C_k(x)          (tasks add nudging costs)
