@@ -217,6 +217,8 @@ def test_optional_data_set_validates_and_run_names_the_install(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "key 'data.name'" in err and "pip install" in err
     assert not out.exists()
+    assert main(["compare", str(path), "--rules", "bp_ff", "--seeds", "1", "--out", str(out), "--quiet"]) == 2
+    assert "pip install" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.parametrize("kind,key,value", [("relax", "simulation.duration", 1e300), ("relax", "seed", 10 ** 30),

@@ -127,6 +127,8 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
         if epochs is not None:
             changes[epochs_key] = int(epochs)
         variants[rule] = [scenario.with_changes(seed=base + i, **changes) for i in range(seeds)]
+    from .run import require_packages
+    require_packages(scenario)  # a missing optional package stops the study, not each run
     out = check_out_dir(out, what="compare")
     clean_compare_dir(out)
     out.mkdir(parents=True, exist_ok=True)
