@@ -60,6 +60,17 @@ class Problem:
         return self.compiled.params()
 
 
+def _free_runner(problem, phases, name: str) -> PhaseRunner:
+    """A phase runner at the free equilibrium, with complex states when any λ of ``phases`` is
+    complex (then every activation must be holomorphic)."""
+    cplx = any(np.iscomplexobj(ph.lam) and ph.lam.imag != 0 for ph, _ in phases)
+    if cplx:
+        nd.require_holomorphic(problem.compiled, name)
+    runner = PhaseRunner(problem, complex_states=cplx)
+    runner.free()
+    return runner
+
+
 def _info(runner_or_state, out, **extra) -> dict:
     free = runner_or_state if isinstance(runner_or_state, dict) else runner_or_state.free_state
     free = {k: np.real(v).astype(np.float64) for k, v in free.items()}
@@ -96,11 +107,7 @@ class ContrastEstimator(Estimator):
 
     def gradient(self, problem):
         phases, c0 = self.schedule()
-        cplx = any(np.iscomplexobj(ph.lam) and ph.lam.imag != 0 for ph, _ in phases)
-        if cplx:
-            nd.require_holomorphic(problem.compiled, self.name)
-        runner = PhaseRunner(problem, complex_states=cplx)
-        runner.free()
+        runner = _free_runner(problem, phases, self.name)
         grad = runner.contrast(phases, c0)
         return grad, _info(runner, problem.out, lambdas=[complex(ph.lam) for ph, _ in phases])
 
@@ -162,11 +169,7 @@ class HEP(ContrastEstimator):
 
     def gradient(self, problem):
         phases, _ = self.schedule()
-        cplx = any(np.iscomplexobj(ph.lam) and ph.lam.imag != 0 for ph, _ in phases)
-        if cplx:
-            nd.require_holomorphic(problem.compiled, self.name)
-        runner = PhaseRunner(problem, complex_states=cplx)
-        runner.free()
+        runner = _free_runner(problem, phases, self.name)
         grad, radius = circle_contrast(runner, self.beta, self.n_points, self.name, self.max_halvings,
                                        self._warned)
         self._n_shrunk += radius < abs(self.beta)

@@ -186,20 +186,6 @@ def _check_shape(values, n, particles, path, key):
     raise ScenarioError(path, key, f"expected {n} numbers or {particles} rows of {n}, got shape {arr.shape}")
 
 
-def sections_of_kind(data, path, kind: str, sections: tuple, required: tuple | None = None) -> bool:
-    """``sections`` belong to ``kind``: refuse them elsewhere, require ``required`` (default: all)
-    there. Returns whether the scenario is of that kind (the caller's checks then go on)."""
-    if data["kind"] != kind:
-        for section in sections:
-            if section in data:
-                raise ScenarioError(path, section, f"only used by kind = \"{kind}\" (kind is {data['kind']!r})")
-        return False
-    for section in sections if required is None else required:
-        if section not in data:
-            raise ScenarioError(path, section, f"missing required section [{section}] for kind = \"{kind}\"")
-    return True
-
-
 def require_holomorphic(data, path, key: str, rule: str) -> None:
     """Complex-state rules need every block's activation to be holomorphic."""
     from ..model.activations import HOLOMORPHIC
@@ -228,7 +214,7 @@ def check_training(data, path):
     """Cross-checks of ``[data]`` and ``[training]`` against the network (kind = "train")."""
     if data["kind"] == "generative":  # [training] is shared; experiments/generative.py checks the rest
         return
-    if not sections_of_kind(data, path, "train", ("data", "training")):
+    if data["kind"] != "train":  # sections against the kind: _sections_of_kind
         return
     t, d = data["training"], data["data"]
     n_in = require_block(data, path, "training.input_block", t["input_block"])
@@ -276,7 +262,7 @@ CHECKS.append(check_training)
 def check_multitask(data, path):
     """Cross-checks of ``[[tasks]]``, ``[[reverse]]``, ``[multitask]`` and ``[plasticity]``."""
     from ..data.multimodal import FIELDS
-    if not sections_of_kind(data, path, "multitask", ("multitask", "plasticity")):
+    if data["kind"] != "multitask":
         return
     if not data["tasks"]:
         raise ScenarioError(path, "tasks", "expected at least one [[tasks]] entry for kind = \"multitask\"")
@@ -345,7 +331,7 @@ CHECKS.append(check_multitask)
 # -- kind = "generative": the input block's layout [x | e(u) | c], readout size, samplers ------------
 def check_generative(data, path):
     """Cross-checks of ``[generative]`` and ``[training]`` against the network (kind = "generative")."""
-    if not sections_of_kind(data, path, "generative", ("generative",), ("generative", "training")):
+    if data["kind"] != "generative":
         return
     from ..generative.network_denoiser import embed_dim
     g, t = data["generative"], data["training"]

@@ -57,23 +57,25 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     return [p.strip() for p in parts]
 
 
+def _key_and_text(text: str, option: str, path: str, form: str) -> tuple[str, str]:
+    """``"KEY=REST"`` → (KEY, REST), the key checked; a ScenarioError naming ``form`` otherwise."""
+    key, eq, rest = text.partition("=")
+    key = key.strip()
+    if not eq or not key or not rest.strip():
+        raise ScenarioError(path, option, f"expected {form}, got {text!r}")
+    split_key(key, path)
+    return key, rest
+
+
 def parse_assignment(text: str, option: str = "--set", path: str = "<command line>") -> tuple[str, object]:
     """``"KEY=VALUE"`` → (KEY, parsed VALUE)."""
-    key, eq, value = text.partition("=")
-    key = key.strip()
-    if not eq or not key or not value.strip():
-        raise ScenarioError(path, option, f"expected KEY=VALUE, got {text!r}")
-    split_key(key, path)
+    key, value = _key_and_text(text, option, path, "KEY=VALUE")
     return key, parse_value(value)
 
 
 def parse_grid_option(text: str, option: str = "--grid", path: str = "<command line>") -> tuple[str, list]:
     """``"KEY=V1,V2,…"`` → (KEY, [V1, V2, …]); commas inside arrays or quotes do not split."""
-    key, eq, values = text.partition("=")
-    key = key.strip()
-    if not eq or not key or not values.strip():
-        raise ScenarioError(path, option, f"expected KEY=V1,V2,…, got {text!r}")
-    split_key(key, path)
+    key, values = _key_and_text(text, option, path, "KEY=V1,V2,…")
     parts = split_top_level(values)
     if any(not p for p in parts):
         raise ScenarioError(path, option, f"empty value in {text!r}")
