@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from neurosim.data.toy2d import moons
-from neurosim.experiments.generative import (GenData, Objective, digit_classifier, make_cond, per_class_w2)
+from neurosim.experiments.denoiser import NetworkDenoiser, RelaxSpec, denoiser_network
+from neurosim.experiments.generative_metrics import digit_classifier, per_class_w2
+from neurosim.generative.data import GenData, make_cond
+from neurosim.generative.embedding import embed, embed_dim
+from neurosim.generative.objective import Objective
 from neurosim.generative import objectives as ob
-from neurosim.generative.network_denoiser import (NetworkDenoiser, RelaxSpec, denoiser_network, embed,
-                                                  embed_dim)
 from neurosim.learning.estimators import get_estimator
 from neurosim.learning.optim import make_optimizer, resolve_lrs
 from neurosim.scenario.load import from_dict
@@ -167,3 +169,38 @@ def test_hep_needs_holomorphic_hidden_blocks():
     sc = tiny_scenario("hep")
     sc["network"]["blocks"][1]["activation"] = "sigmoid4"
     assert from_dict(sc)["training"]["rule"] == "hep"
+
+
+@pytest.mark.parametrize("parametrisation", ["edm", "eps", "velocity"])
+def test_the_runners_dsm_batch_is_the_librarys(parametrisation):
+    """The runner's minibatch of step k is make_dsm_batch on the generator of (training seed, k),
+    scaled by the library's EDM preconditioning — the same numbers, bit for bit."""
+    from neurosim.experiments.generative import GenTrainer
+    from neurosim.generative.schedules import EDM
+    tr = GenTrainer(from_dict(tiny_scenario(objective="dsm", parametrisation=parametrisation, sigma_data=0.7)))
+    xin, u, cond, target = tr.batch(3)
+    rng = np.random.default_rng([tr.seed, 3])
+    x1, _ = tr.data.sample(64, rng)
+    kind = "x0" if parametrisation == "edm" else parametrisation
+    x_t, sigma, want, _ = ob.make_dsm_batch(x1, EDM(), rng, target=kind)
+    c_skip, c_out, c_in, _ = (c[:, None] for c in EDM(sigma_data=0.7).preconditioning(sigma))
+    if parametrisation == "edm":  # the raw network F of D = c_skip x + c_out F
+        want = (want - c_skip * x_t) / c_out
+        np.testing.assert_allclose(c_skip * x_t + c_out * target, x1, atol=1e-12)
+    np.testing.assert_array_equal(xin, c_in * x_t)
+    np.testing.assert_array_equal(target, want)
+    lo, hi = np.log(EDM().sigma_min), np.log(EDM().sigma_max)
+    np.testing.assert_allclose(u, np.clip((np.log(sigma) - lo) / (hi - lo), 0, 1))
+    assert cond is None
+
+
+def test_the_runners_flow_batch_is_the_librarys():
+    from neurosim.experiments.generative import GenTrainer
+    tr = GenTrainer(from_dict(tiny_scenario(objective="icfm")))
+    xin, u, _, target = tr.batch(5)
+    rng = np.random.default_rng([tr.seed, 5])
+    x1, _ = tr.data.sample(64, rng)
+    psi, t, v = ob.icfm_batch(rng.standard_normal(x1.shape), x1, rng)
+    np.testing.assert_array_equal(xin, psi)
+    np.testing.assert_array_equal(u, t)
+    np.testing.assert_array_equal(target, v)

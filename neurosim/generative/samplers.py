@@ -15,6 +15,10 @@ import numpy as np
 
 from neurosim.generative.schedules import VP, karras_sigmas
 
+#: the samplers a generative run may name: the EDM-grid / flow ODE methods, DDPM ancestral, Langevin
+ODE_METHODS = ("euler", "heun")
+SAMPLERS = ODE_METHODS + ("ancestral", "langevin")
+
 
 # --- adapters and model combinators -------------------------------------------------------------
 

@@ -184,11 +184,8 @@ class EDM(Schedule):
         return (sigma**2 + self.sigma_data**2) / (sigma * self.sigma_data) ** 2
 
     def preconditioning(self, sigma):
-        """(c_skip, c_out, c_in, c_noise) of the class docstring."""
-        sigma = _arr(sigma)
-        sd2 = self.sigma_data**2
-        norm = np.sqrt(sigma**2 + sd2)
-        return sd2 / norm**2, sigma * self.sigma_data / norm, 1.0 / norm, 0.25 * np.log(sigma)
+        """(c_skip, c_out, c_in, c_noise) of the class docstring (:func:`preconditioning`)."""
+        return preconditioning(sigma, self.sigma_data)
 
     def precondition(self, raw_fn):
         """Wrap a raw network F(x_in, c_noise) into the denoiser D(x; σ) = c_skip x + c_out F(c_in x; c_noise)."""
@@ -196,6 +193,18 @@ class EDM(Schedule):
             c_skip, c_out, c_in, c_noise = self.preconditioning(sigma)
             return c_skip * x + c_out * raw_fn(c_in * x, c_noise)
         return denoise
+
+
+def preconditioning(sigma, sigma_data: float, alpha=1.0):
+    """(c_skip, c_out, c_in, c_noise) of EDM for data of standard deviation σ_d:
+
+    c_skip = σ_d²/(σ² + σ_d²), c_out = σ σ_d/√(σ² + σ_d²), c_noise = ¼ ln σ, and the input scale
+    c_in = 1/√(α² σ_d² + σ²), which gives the noisy input α x_0 + σ ε unit variance under any
+    schedule (α = 1 is Karras et al.'s; c_skip and c_out assume α = 1)."""
+    sigma = _arr(sigma)
+    sd2 = sigma_data**2
+    c_in = 1.0 / np.sqrt(alpha**2 * sd2 + sigma**2)
+    return sd2 / (sigma**2 + sd2), sigma * sigma_data / np.sqrt(sigma**2 + sd2), c_in, 0.25 * np.log(sigma)
 
 
 SCHEDULES = {cls.name: cls for cls in (VP, VE, EDM)}

@@ -333,7 +333,7 @@ def check_generative(data, path):
     """Cross-checks of ``[generative]`` and ``[training]`` against the network (kind = "generative")."""
     if data["kind"] != "generative":
         return
-    from ..generative.network_denoiser import embed_dim
+    from ..generative.embedding import embed_dim
     g, t = data["generative"], data["training"]
     n_in = require_block(data, path, "training.input_block", t["input_block"])
     n_out = require_block(data, path, "training.output_block", t["output_block"])
