@@ -204,3 +204,22 @@ def test_the_runners_flow_batch_is_the_librarys():
     np.testing.assert_array_equal(xin, psi)
     np.testing.assert_array_equal(u, t)
     np.testing.assert_array_equal(target, v)
+
+
+def test_a_resumed_generative_run_equals_an_uninterrupted_one(tmp_path):
+    """The one loop (experiments/loop.py): stop after step 10, resume to 20 — same parameters,
+    same history losses and metrics as 20 steps in one go; a changed scenario is refused."""
+    from neurosim.api import run
+    from neurosim.experiments.checkpoint import CheckpointError
+    full = run(tiny_scenario("bp_ff", steps=20), tmp_path / "full")
+    part = run(tiny_scenario("bp_ff", steps=10), tmp_path / "part")
+    resumed = run(tiny_scenario("bp_ff", steps=20), tmp_path / "part", resume=True)
+    assert resumed.history[0]["seconds"] == part.history[0]["seconds"]   # the first 10 steps: not rerun
+    assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in full.history]
+    assert resumed.metrics["w2"] == full.metrics["w2"] and resumed.metrics["steps"] == 20
+    with np.load(tmp_path / "full" / "checkpoint.npz") as a, np.load(tmp_path / "part" / "checkpoint.npz") as b:
+        for key in a.files:
+            if key.startswith(("weights/", "bias/", "optim/")):
+                np.testing.assert_array_equal(a[key], b[key])
+    with pytest.raises(CheckpointError, match="differs"):
+        run(tiny_scenario("bp_ff", steps=30, n_embed=4, p_uncond=0.2), tmp_path / "part", resume=True)

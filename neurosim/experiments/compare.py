@@ -28,7 +28,7 @@ import numpy as np
 
 from ..scenario.load import Scenario, load_scenario
 from ..scenario.schema import ScenarioError
-from ..scenario.sections import RULES
+from ..scenario.kind_train import RULES
 from ..engine.simulator import SimulationDiverged
 from .run import run_scenario
 from .rundir import (check_out_dir, clean_run_dir, is_run_dir, read_csv, write_csv, write_json,

@@ -35,9 +35,6 @@ from ..engine.simulator import Simulator
 from ..generative.embedding import embed, embed_dim
 from ..model.network import Network, Params
 
-FF_RULES = ("bp_ff", "pc")
-
-
 # -- the network ---------------------------------------------------------------------------------
 def denoiser_network(data_dim: int, hidden=(64, 64), activation: str = "hard_sigmoid",
                      embedding: str = "fourier", n_embed: int = 8, cond_dim: int = 0,
@@ -81,7 +78,7 @@ class NetworkDenoiser:
     """A block network whose readout equilibrium is a denoising / velocity estimate.
 
     ``view``: ``"relax"`` (the free equilibrium on the scheduler) or ``"ff"`` (the feed-forward pass;
-    used for rules that train it, :data:`FF_RULES`).
+    used for rules that train it, ``estimator_class(rule).view == "ff"``).
     """
 
     net: Network

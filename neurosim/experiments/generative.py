@@ -16,35 +16,31 @@ top half → bottom half inpainting figures.
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..engine.simulator import SimulationDiverged
 from ..engine.threads import configure_blas_threads
 from ..generative.data import GenData, cond_dim, make_cond
 from ..generative.objective import Objective
 from ..learning.optim import make_optimizer, resolve_lrs
-from ..metrics import w2
-from .denoiser import FF_RULES, NetworkDenoiser, RelaxSpec
-from .generative_metrics import digit_classifier, evaluate, stream
+from .denoiser import NetworkDenoiser, RelaxSpec
+from .generative_metrics import digit_classifier, evaluate
 from .generative_sampling import sample
-from .progress import Progress
-from .rundir import read_npz, write_csv, write_json, write_npz
+from .checkpoint import PARAM_PREFIX, params_arrays
+from .loop import Job, run_loop
+from .rundir import read_npz, write_npz
 from .setup import make_network
-from .train import fingerprint, missing_key, resume_arrays
+from .train import missing_key
 
-#: the scenario keys a resumed generative run may change (train longer)
-RESUME_FREE = (("generative", "steps"), ("training", "epochs"))
 HISTORY_COLUMNS = ["step", "train_loss", "w2", "mmd", "conditional_accuracy", "seconds"]
 
 
 # -- the run ----------------------------------------------------------------------------------------
 class GenTrainer:
     def __init__(self, scenario):
-        from ..learning.estimators import get_estimator
+        from ..learning.estimators import estimator_class, get_estimator
         from .train import rule_options
         configure_blas_threads()
         self.scenario = scenario
@@ -62,7 +58,7 @@ class GenTrainer:
         self.seed = int(scenario.seeds["training"])
         self.model = NetworkDenoiser(self.net, self.params, self.data.dim, g["embedding"], g["n_embed"],
                                      cond_dim(g, self.data), t["input_block"], t["output_block"], relax,
-                                     view="ff" if self.rule in FF_RULES else "relax", seed=self.seed)
+                                     view=estimator_class(self.rule).view, seed=self.seed)
         projections = [(p.name, p.pre, p.post) for p in self.net.projections]
         self.optimizer = make_optimizer(t["optimizer"], self.params, resolve_lrs(self.params, projections, t["lr"]),
                                         momentum=t["momentum"], beta1=t["adam_beta1"], beta2=t["adam_beta2"],
@@ -133,36 +129,39 @@ class GenTrainer:
         """Samples and metrics (:func:`generative_metrics.evaluate`)."""
         return evaluate(self, final, n)
 
-    # -- checkpoints --------------------------------------------------------------------------
-    def checkpoint_arrays(self) -> dict:
-        prefix = {"weights": "weights", "biases": "bias", "memories": "memory"}
-        out = {f"{prefix[k]}/{n}": a for k, n, a in self.params.items()}
+    # -- the loop's pieces (experiments/loop.py) ------------------------------------------------
+    def step_at(self, i: int) -> float:
+        """Loop step i: the training step of batch i."""
+        assert i == self.step, (i, self.step)
+        return self.train_step()
+
+    def record(self, i: int) -> dict:
+        g = self.g
+        if not g["eval_during"] or i >= g["steps"]:
+            return {}
+        _, _, _, m = self.evaluate(n=g["n_eval_quick"])
+        return {k: m.get(k) for k in ("w2", "mmd", "conditional_accuracy")}
+
+    def arrays(self) -> dict:
+        out = params_arrays(self.params)
         out.update(self.optimizer.state_dict())
-        out["step"] = np.array(self.step, dtype=np.int64)
-        out["fingerprint"] = np.array(fingerprint(self.scenario, RESUME_FREE))
-        for col in HISTORY_COLUMNS:
-            out[f"history/{col}"] = np.array([np.nan if r.get(col) is None else r[col] for r in self.history], float)
         return out
 
-    def load_params(self, path: Path, optimizer: bool = True) -> None:
-        arrays = resume_arrays(self.scenario, path, RESUME_FREE) if optimizer else read_npz(path)
-        try:
-            self._load(arrays, optimizer)
-        except KeyError as err:
-            raise missing_key(path, err.args[0]) from None
+    def meta(self) -> dict:
+        return {"step": self.step}
 
-    def _load(self, arrays: dict, optimizer: bool) -> None:
-        prefix = {"weights": "weights", "biases": "bias", "memories": "memory"}
-        for kind, name, arr in self.params.items():
-            arr[...] = arrays[f"{prefix[kind]}/{name}"]
-        if optimizer:
-            self.optimizer.load_state_dict({k: v for k, v in arrays.items() if k.startswith("optim/")})
-            self.step = int(arrays["step"])
-            n = len(arrays["history/step"])
-            self.history = [{c: (None if np.isnan(arrays[f"history/{c}"][i]) else float(arrays[f"history/{c}"][i]))
-                             for c in HISTORY_COLUMNS} for i in range(n)]
-            for row in self.history:
-                row["step"] = int(row["step"])
+    def restore(self, arrays: dict, meta: dict) -> None:
+        self.load_arrays(arrays)
+        self.optimizer.load_state_dict({k: v for k, v in arrays.items() if k.startswith("optim/")})
+        self.step = int(meta["step"])
+
+    def load_arrays(self, arrays: dict, path=None) -> None:
+        """The parameters from checkpoint arrays (any layout with ``weights/…``, ``bias/…``, ``memory/…``)."""
+        try:
+            for kind, name, arr in self.params.items():  # in place: the model and optimiser hold them
+                arr[...] = arrays[f"{PARAM_PREFIX[kind]}/{name}"]
+        except KeyError as err:
+            raise missing_key(path or "checkpoint.npz", err.args[0]) from None
 
 
 def trainer_from_run(run_dir) -> GenTrainer:
@@ -171,7 +170,8 @@ def trainer_from_run(run_dir) -> GenTrainer:
     run_dir = Path(run_dir)
     scenario = load_scenario(run_dir / "scenario.toml")
     tr = GenTrainer(scenario)
-    tr.load_params(run_dir / "checkpoint.npz", optimizer=False)
+    ckpt = run_dir / "checkpoint.npz"
+    tr.load_arrays(read_npz(ckpt), ckpt)
     return tr
 
 
@@ -182,63 +182,52 @@ def samples_arrays(samples, labels, ref) -> dict:
     return out
 
 
+class GenJob(Job):
+    """A generative run for :func:`~.loop.run_loop`: the trainer's steps, then the final samples."""
+
+    kind = "generative"
+    may_change = ("generative.steps", "training.epochs")  # a resumed run may train longer
+    columns = HISTORY_COLUMNS
+
+    def __init__(self, trainer: GenTrainer, run_dir: Path):
+        self.tr, self.run_dir = trainer, Path(run_dir)
+        self.step, self.record = trainer.step_at, trainer.record
+        self.arrays, self.meta, self.restore = trainer.arrays, trainer.meta, trainer.restore
+
+    def final(self, history: list[dict]) -> dict:
+        """Samples, metrics and their files; the last history row gets the final W2 / MMD."""
+        tr, g = self.tr, self.tr.g
+        t0 = time.perf_counter()
+        samples, labels, ref, metrics = tr.evaluate(final=True)
+        sample_seconds = time.perf_counter() - t0
+        if history:
+            history[-1].update({k: metrics.get(k) for k in ("w2", "mmd", "conditional_accuracy")})
+        write_npz(self.run_dir / "samples.npz", samples_arrays(samples, labels, ref))
+        inpainting = metrics.pop("_inpainting", None)
+        if inpainting is not None:
+            # the figure is drawn by neurosim.plotting from this file (run_scenario plots at the end)
+            x, filled = inpainting
+            write_npz(self.run_dir / "inpainting.npz", {"original": x, "inpainted": filled, "labels": tr.data.y_test})
+        metrics.update({
+            "rule": tr.rule, "objective": g["objective"], "data": g["data"], "steps": tr.step,
+            "train_loss": history[-1]["train_loss"] if history else None,
+            "sample_seconds": float(sample_seconds),
+            "n_eval": g["n_eval"], "sampler": g["sampler"], "sampler_steps": g["sampler_steps"],
+            "model_view": tr.model.view, "relaxations": tr.model.n_relaxations,
+        })
+        if "w2_floor" in metrics and metrics["w2_floor"]:
+            metrics["w2_over_floor"] = metrics["w2"] / metrics["w2_floor"]
+        return metrics
+
+
 def run_generative(scenario, progress: bool, run_dir: Path, resume: bool):
     """The ``generative`` runner: returns (metrics, traces, extra) for :func:`run_scenario`."""
     tr = GenTrainer(scenario)
-    run_dir = Path(run_dir)
-    ckpt = run_dir / "checkpoint.npz"
-    if resume and ckpt.exists():
-        tr.load_params(ckpt)
-        if progress:
-            print(f"resuming {scenario['name']} after step {tr.step}", file=sys.stderr)
-    g = tr.g
-    steps, every = g["steps"], g["eval_every"]
-    bar = Progress(steps, label=f"{scenario['name']} [{tr.rule}]", enabled=progress, unit="step")
-    train_seconds = sum(r["seconds"] or 0.0 for r in tr.history)
-    losses = []
-    start = time.perf_counter()
-    while tr.step < steps:
-        losses.append(tr.train_step())
-        if not np.isfinite(losses[-1]):  # later steps would only propagate the NaNs
-            raise SimulationDiverged(f"training diverged at step {tr.step}: the train loss became "
-                                     "non-finite; lower training.lr")
-        bar.update(tr.step)
-        if tr.step % every == 0 or tr.step == steps:
-            elapsed = time.perf_counter() - start
-            train_seconds += elapsed
-            row = {"step": tr.step, "train_loss": float(np.mean(losses)), "seconds": elapsed}
-            if g["eval_during"] and tr.step < steps:
-                _, _, _, m = tr.evaluate(n=g["n_eval_quick"])
-                row.update({k: m.get(k) for k in ("w2", "mmd", "conditional_accuracy")})
-            tr.history.append(row)
-            write_npz(ckpt, tr.checkpoint_arrays())  # first: history.csv never runs ahead of it
-            write_csv(run_dir / "history.csv", tr.history, HISTORY_COLUMNS)
-            losses = []
-            start = time.perf_counter()
-            bar.update(tr.step, f"loss {row['train_loss']:.3f}")
-    bar.close()
-    t0 = time.perf_counter()
-    samples, labels, ref, metrics = tr.evaluate(final=True)
-    sample_seconds = time.perf_counter() - t0
-    if tr.history:
-        tr.history[-1].update({k: metrics.get(k) for k in ("w2", "mmd", "conditional_accuracy")})
-        write_csv(run_dir / "history.csv", tr.history, HISTORY_COLUMNS)
-    write_npz(ckpt, tr.checkpoint_arrays())
-    write_npz(run_dir / "samples.npz", samples_arrays(samples, labels, ref))
-    inpainting = metrics.pop("_inpainting", None)
-    if inpainting is not None:
-        # the figure is drawn by neurosim.plotting from this file (run_scenario plots at the end)
-        x, filled = inpainting
-        write_npz(run_dir / "inpainting.npz", {"original": x, "inpainted": filled, "labels": tr.data.y_test})
-    metrics.update({
-        "rule": tr.rule, "objective": g["objective"], "data": g["data"], "steps": tr.step,
-        "train_loss": tr.history[-1]["train_loss"] if tr.history else None,
-        "wall_seconds": float(train_seconds), "sample_seconds": float(sample_seconds),
-        "n_eval": g["n_eval"], "sampler": g["sampler"], "sampler_steps": g["sampler_steps"],
-        "model_view": tr.model.view, "relaxations": tr.model.n_relaxations,
-    })
-    if "w2_floor" in metrics and metrics["w2_floor"]:
-        metrics["w2_over_floor"] = metrics["w2"] / metrics["w2_floor"]
+    job = GenJob(tr, run_dir)
+    result = run_loop(job, scenario, run_dir, resume, tr.g["steps"], tr.g["eval_every"], progress,
+                      label=f"{scenario['name']} [{tr.rule}]")
+    metrics = dict(result.metrics)
+    metrics["wall_seconds"] = float(result.seconds)
     return metrics, {}, {"trainer": tr}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..metrics import w2
 from .generative_metrics import stream
 from .rundir import write_json, write_npz

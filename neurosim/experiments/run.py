@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..scenario.load import Scenario, load_scenario
 from ..scenario.schema import ScenarioError
-from .generative import run_generative
+from .generative import GenJob, run_generative
+from .loop import read_resume
 from .multitask_run import check_resume as check_multitask_resume
 from .multitask_run import run_multitask
 from .relax import run_relax
@@ -53,12 +54,18 @@ def _check_resume(free):
     return check
 
 
+def _check_loop_resume(scenario, run_dir, resume, job):
+    """``--resume`` of a run on the one loop: the checkpoint is readable, of this kind and scenario."""
+    if resume:
+        read_resume(scenario, run_dir, job.kind, job.may_change)
+
+
 #: kind → check(scenario, run_dir, resume): raises (ScenarioError, RunDirError) what the runner
 #: would refuse, before anything is written. Kinds without an entry have no pre-check.
 PRECHECKS = {"gradcheck": _check_gradcheck,
              "multitask": lambda scenario, run_dir, resume: check_multitask_resume(scenario, run_dir) if resume else None,
              "train": _check_resume((("training", "epochs"),)),
-             "generative": _check_resume((("generative", "steps"), ("training", "epochs")))}
+             "generative": lambda scenario, run_dir, resume: _check_loop_resume(scenario, run_dir, resume, GenJob)}
 
 
 @dataclass

@@ -11,14 +11,7 @@ from ..model.network import Network, Params
 
 def make_network(spec: dict) -> Network:
     """The :class:`Network` described by a scenario's ``[network]`` table."""
-    net = Network()
-    for b in spec["blocks"]:
-        net.add_block(b["name"], b["size"], b["activation"], b["bias"], b["tau"], b["rate"])
-    for p in spec["projections"]:
-        net.add_projection(p["pre"], p["post"], p["gain"], p["init"])
-    for m in spec.get("memories", []):
-        net.add_memory(m["block"], m["patterns"], m["beta"], m["gain"])
-    return net
+    return Network.from_spec(spec)
 
 
 def make_compiled(scenario, params: Params | None = None, n_particles: int | None = None,

@@ -85,6 +85,13 @@ class Estimator:
     """Base class: ``gradient(problem) -> (Params, info)``."""
 
     name = "estimator"
+    #: the options a scenario may set (constructor keywords; ``seed`` is the runner's)
+    options: tuple[str, ...] = ()
+    #: needs holomorphic activations (complex states); needs a layered chain input → … → output
+    holomorphic = False
+    layered = False
+    #: what the rule trains: the free equilibrium ("relax") or the feed-forward view ("ff")
+    view = "relax"
 
     def gradient(self, problem: Problem):  # pragma: no cover - interface
         raise NotImplementedError
@@ -114,6 +121,7 @@ class ContrastEstimator(Estimator):
 
 class EP(ContrastEstimator):
     name = "ep"
+    options = ("beta",)
 
     def schedule(self):
         return nd.one_sided(self.beta)
@@ -121,6 +129,7 @@ class EP(ContrastEstimator):
 
 class EPSymmetric(ContrastEstimator):
     name = "ep_symmetric"
+    options = ("beta",)
 
     def schedule(self):
         return nd.symmetric(self.beta)
@@ -128,6 +137,7 @@ class EPSymmetric(ContrastEstimator):
 
 class EPRandomSign(ContrastEstimator):
     name = "ep_random_sign"
+    options = ("beta",)
 
     def __init__(self, beta: float = 0.1, seed: int = 0):
         super().__init__(beta)
@@ -140,6 +150,7 @@ class EPRandomSign(ContrastEstimator):
 
 class CHL(ContrastEstimator):
     name = "chl"
+    options = ()  # the readout is clamped to y: no β
 
     def schedule(self):
         return nd.clamped_phase()
@@ -153,6 +164,8 @@ class HEP(ContrastEstimator):
     needed a smaller one (each halving depth is warned about once per estimator)."""
 
     name = "hep"
+    options = ("beta", "n_points", "max_halvings")
+    holomorphic = True
 
     def __init__(self, beta: float = 0.1, n_points: int = 4, max_halvings: int = 4):
         super().__init__(beta)
@@ -218,6 +231,8 @@ class ContinuousEstimator(Estimator):
 
 class HEPContinuous(ContinuousEstimator):
     name = "hep_continuous"
+    options = ("beta", "n_points", "steps_per_point", "periods", "warmup_periods")
+    holomorphic = True
 
     def gradient(self, problem):
         nd.require_holomorphic(problem.compiled, self.name)
@@ -232,6 +247,7 @@ class BaselineHebb(ContinuousEstimator):
     time constant ``tau_avg`` (default one period), Δθ ∝ ∫ (G − Ḡ) cos ωt dt, scaled by 2/(KTβ)."""
 
     name = "baseline_hebb"
+    options = ("beta", "steps_per_point", "periods", "warmup_periods", "tau_avg")
 
     def __init__(self, beta: float = 0.1, tau_avg: float | None = None, **kw):
         super().__init__(beta, **kw)
@@ -263,6 +279,7 @@ class FirstStep(Estimator):
     parameters touching the readout (its bias and its projections): the local error signal."""
 
     name = "first_step"
+    options = ("beta",)
 
     def __init__(self, beta: float = 1e-3):
         self.beta = float(beta)
@@ -309,6 +326,9 @@ class PredictiveCoding(Estimator):
     """
 
     name = "pc"
+    options = ("beta", "dt", "max_steps", "tol")
+    layered = True
+    view = "ff"
 
     def __init__(self, beta: float = 1e-3, dt: float = 0.2, max_steps: int = 20000, tol: float = 1e-12):
         self.beta, self.dt, self.max_steps, self.tol = float(beta), float(dt), int(max_steps), float(tol)
@@ -359,6 +379,7 @@ class BP(Estimator):
     (``solver="numpy"``)."""
 
     name = "bp"
+    options = ("solver",)
 
     def __init__(self, solver: str = "engine", **_):
         if solver not in ("engine", "numpy"):
@@ -388,6 +409,8 @@ class BPFeedForward(Estimator):
     """Reference (not local): backprop through the feed-forward view of a layered graph."""
 
     name = "bp_ff"
+    layered = True
+    view = "ff"
 
     def gradient(self, problem):
         net, params = problem.net, problem.params()
@@ -400,16 +423,22 @@ class BPFeedForward(Estimator):
 _REGISTRY = {cls.name: cls for cls in (EP, EPSymmetric, EPRandomSign, CHL, HEP, HEPContinuous,
                                        FirstStep, BaselineHebb, PredictiveCoding, BP, BPFeedForward)}
 ESTIMATORS: tuple[str, ...] = tuple(_REGISTRY)
-#: estimators whose options include a nudging strength β / a number of points N
-TAKES_BETA = ("ep", "ep_symmetric", "ep_random_sign", "hep", "hep_continuous", "first_step",
-              "baseline_hebb", "pc")
-TAKES_N = ("hep", "hep_continuous")
+
+
+def estimator_class(name: str) -> type[Estimator]:
+    """The class registered under ``name``; its ``options``, ``holomorphic``, ``layered`` and
+    ``view`` say what it takes and needs."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown estimator {name!r}; expected one of {ESTIMATORS}") from None
+
+
+def taking(option: str) -> tuple[str, ...]:
+    """The estimators that take ``option`` (e.g. "beta", "n_points")."""
+    return tuple(n for n, cls in _REGISTRY.items() if option in cls.options)
 
 
 def get_estimator(name: str, **options) -> Estimator:
     """The estimator ``name`` (one of ``ESTIMATORS``) built with ``options`` (beta, n_points, …)."""
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown estimator {name!r}; expected one of {ESTIMATORS}") from None
-    return cls(**options)
+    return estimator_class(name)(**options)

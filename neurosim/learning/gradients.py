@@ -59,9 +59,7 @@ def unflatten(vec: np.ndarray, like: Params) -> Params:
 
 def zeros_like(params: Params) -> Params:
     """A ``Params`` of zeros with the structure of ``params``."""
-    return Params({k: np.zeros_like(v) for k, v in params.weights.items()},
-                  {k: np.zeros_like(v) for k, v in params.biases.items()},
-                  {k: np.zeros_like(v) for k, v in params.memories.items()})
+    return params.zeros()
 
 
 def _check_same(g1: Params, g2: Params) -> None:

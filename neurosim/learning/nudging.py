@@ -119,19 +119,13 @@ def combine(terms) -> Params:
     """Σ c·g over (c, g: Params); keeps complex values (take :func:`real_part` at the end)."""
     out = None
     for c, g in terms:
-        if out is None:
-            out = Params({k: c * v for k, v in g.weights.items()}, {k: c * v for k, v in g.biases.items()},
-                         {k: c * v for k, v in g.memories.items()})
-        else:
-            for kind, name, v in g.items():
-                getattr(out, kind)[name] = getattr(out, kind)[name] + c * v
+        out = g.scale(c) if out is None else out + g.scale(c)
     return out
 
 
 def real_part(g: Params) -> Params:
-    return Params({k: np.real(v).astype(np.float64) for k, v in g.weights.items()},
-                  {k: np.real(v).astype(np.float64) for k, v in g.biases.items()},
-                  {k: np.real(v).astype(np.float64) for k, v in g.memories.items()})
+    """Re g as float64 (:meth:`Params.real`)."""
+    return g.real()
 
 
 # -- relaxation ----------------------------------------------------------------------------------

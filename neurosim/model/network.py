@@ -65,6 +65,7 @@ class Memory:
 
 
 INITS = ("glorot", "normal", "zeros")
+PARAM_KINDS = ("weights", "biases", "memories")
 
 
 @dataclass
@@ -88,6 +89,31 @@ class Params:
             yield "biases", k, self.biases[k]
         for k in sorted(self.memories):
             yield "memories", k, self.memories[k]
+
+    # -- arithmetic: every estimator and reference combines parameter trees with these ----------
+    def map(self, fn, *others: "Params") -> "Params":
+        """A new tree with fn(a, b, …) applied to each array and the same-named arrays of
+        ``others`` (weights, biases and memories alike)."""
+        return Params(*({k: fn(v, *(getattr(o, kind)[k] for o in others)) for k, v in getattr(self, kind).items()}
+                        for kind in PARAM_KINDS))
+
+    def __add__(self, other: "Params") -> "Params":
+        return self.map(lambda a, b: a + b, other)
+
+    def __sub__(self, other: "Params") -> "Params":
+        return self.map(lambda a, b: a - b, other)
+
+    def scale(self, c) -> "Params":
+        """c·θ for a scalar c (real or complex)."""
+        return self.map(lambda a: c * a)
+
+    def real(self) -> "Params":
+        """Re θ as float64 (estimates from complex states)."""
+        return self.map(lambda a: np.real(a).astype(np.float64))
+
+    def zeros(self) -> "Params":
+        """A tree of zeros shaped like this one."""
+        return self.map(np.zeros_like)
 
 
 class Network:
@@ -172,6 +198,29 @@ class Network:
         order = self.block_names()
         n = max(colours.values(), default=-1) + 1
         return [[b for b in order if colours[b] == c] for c in range(n)]
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> "Network":
+        """The network described by a scenario's validated ``[network]`` table."""
+        net = cls()
+        for b in spec["blocks"]:
+            net.add_block(b["name"], b["size"], b["activation"], b["bias"], b["tau"], b["rate"])
+        for p in spec["projections"]:
+            net.add_projection(p["pre"], p["post"], p["gain"], p["init"])
+        for m in spec.get("memories", []):
+            net.add_memory(m["block"], m["patterns"], m["beta"], m["gain"])
+        return net
+
+    def chain(self, first: str, last: str) -> list[str] | None:
+        """The blocks as a chain first → … → last, or None if the graph is not such a chain."""
+        und = self.graph.to_undirected()
+        if not nx.is_connected(und) or any(d > 2 for _, d in und.degree()) or und.number_of_edges() != len(und) - 1:
+            return None
+        try:
+            path = nx.shortest_path(und, first, last)
+        except nx.NetworkXNoPath:
+            return None
+        return path if len(path) == len(und) else None
 
     # -- parameters ---------------------------------------------------------------------------
     def init_params(self, rng: np.random.Generator) -> Params:
