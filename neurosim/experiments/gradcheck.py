@@ -27,6 +27,8 @@ from ..learning.gradients import cosine, per_parameter, relative_error
 from ..learning.nudging import RelaxConfig
 from ..scenario.load import Scenario, load_scenario
 from ..scenario.schema import ScenarioError
+from .checkpoint import params_arrays
+from .loop import Job, run_loop
 from .rundir import write_json, write_npz, write_text
 from .setup import make_compiled
 
@@ -124,17 +126,100 @@ def _compare(est, exact) -> dict:
     }
 
 
-def _arrays(prefix: str, params) -> dict:
-    names = {"weights": "weights", "biases": "bias", "memories": "memory"}
-    return {f"{prefix}{names[k]}/{n}": a for k, n, a in params.items()}
-
-
 def check_scenario(scenario: Scenario) -> None:
-    """Raise ScenarioError unless ``scenario`` is a gradcheck with a usable ``[gradcheck]`` table."""
+    """Raise ScenarioError unless ``scenario`` is a gradcheck (the ``[gradcheck]`` table and its
+    blocks are checked when the scenario loads, scenario/kind_gradcheck.py)."""
     if scenario["kind"] != "gradcheck" or scenario.get("gradcheck") is None:
         raise ScenarioError(scenario.path, "gradcheck",
                             "a gradcheck needs kind = \"gradcheck\" and a [gradcheck] table")
-    # the blocks are checked when the scenario loads (scenario/kind_gradcheck.py)
+
+
+class GradcheckJob(Job):
+    """A gradcheck on the one loop (experiments/loop.py): step i is setting i of :func:`settings`;
+    the checkpoint holds the settings done, so ``--resume`` continues with the next one."""
+
+    kind = "gradcheck"
+    columns = None   # no training curve: the results are gradcheck.json
+
+    def __init__(self, scenario: Scenario, out, progress: bool = False):
+        self.scenario, self.out, self.progress = scenario, Path(out), progress
+        self.gc = gc = scenario["gradcheck"]
+        self.problem, net, params = make_problem(scenario)
+        t0 = time.perf_counter()
+        self.exact, self.exact_info = exact_gradient(scenario, self.problem, net, params)
+        self.x_star = self.exact_info.pop("x_star", None)
+        self.exact_info["wall_seconds"] = time.perf_counter() - t0
+        self.data = params_arrays(params)
+        self.data.update({f"input/{b}": v for b, v in self.problem.clamped.items()})
+        self.data["target"] = self.problem.target
+        self.data.update(params_arrays(self.exact, "exact/"))
+        self.settings = settings(gc)
+        self.results: dict = {}
+        self.estimates: dict = {}
+
+    def step(self, i: int):
+        name, est_name, opts = self.settings[i]
+        t0 = time.perf_counter()
+        entry = {"estimator": est_name, "cost": self.gc["cost"], "beta": opts.get("beta"),
+                 "n_points": opts.get("n_points")}
+        try:
+            est, info = get_estimator(est_name, **opts).gradient(self.problem)
+        except (SimulationDiverged, ValueError, np.linalg.LinAlgError) as err:
+            entry.update(cosine_total=None, rel_error_total=None, per_projection={},
+                         error=str(err).split("\n")[0])
+            self.results[name] = entry
+            if self.progress:
+                print(f"  {name:32s} failed: {entry['error']}")
+            return None
+        entry.update(_compare(est, self.exact))
+        entry["wall_seconds"] = time.perf_counter() - t0
+        if info.get("residuals"):
+            entry["max_residual"] = max(info["residuals"])
+        if self.x_star is not None and estimator_class(est_name).view != "ff":
+            entry["free_state_vs_exact"] = max(float(np.max(np.abs(info["free_state"][b] - self.x_star[b])))
+                                               for b in self.x_star)
+        self.results[name] = entry
+        self.estimates.update(params_arrays(est, f"estimate/{name}/"))
+        if self.progress:
+            print(f"  {name:32s} cosine {entry['cosine_total']:.8f}  rel error {entry['rel_error_total']:.3e}")
+        return None
+
+    def record(self, i: int) -> dict:
+        return {"setting": self.settings[i - 1][0]}
+
+    def arrays(self) -> dict:
+        return dict(self.estimates)
+
+    def meta(self) -> dict:
+        return {"results": self.results}
+
+    def restore(self, arrays: dict, meta: dict) -> None:
+        self.results = dict(meta["results"])
+        self.estimates = {k: v for k, v in arrays.items() if k.startswith("estimate/")}
+
+    def final(self, history) -> dict:
+        """Write gradcheck.json and gradients.npz; return the report."""
+        gc, results = self.gc, self.results
+        report = {"scenario": self.scenario["name"], "cost": gc["cost"], "batch": gc["batch"],
+                  "exact": self.exact_info["reference"], "exact_info": self.exact_info, "estimators": results,
+                  "max_beta_at": max_beta_table(results)}
+        write_json(self.out / "gradcheck.json", report)
+        write_npz(self.out / "gradients.npz", {**self.data, **self.estimates})
+        return report
+
+
+def gradcheck(scenario: Scenario, out, progress: bool = False, resume: bool = False) -> dict:
+    """The settings of the scenario on the loop; returns the ``gradcheck.json`` content."""
+    job = GradcheckJob(scenario, out, progress)
+    return run_loop(job, scenario, out, resume, len(job.settings), 1).metrics
+
+
+def run_gradcheck_kind(scenario, progress, run_dir, resume):
+    """The runner of ``kind = "gradcheck"`` for :func:`~.run.run_scenario`: (metrics, traces, extra)."""
+    result = gradcheck(scenario, run_dir, progress, resume)
+    metrics = {name: {"cosine_total": e.get("cosine_total"), "rel_error_total": e.get("rel_error_total")}
+               for name, e in result["estimators"].items()}
+    return {"exact": result["exact"], "estimators": metrics}, {}, {}
 
 
 def run_gradcheck(scenario, out, progress: bool = False, plots: bool | None = None) -> dict:
@@ -145,52 +230,12 @@ def run_gradcheck(scenario, out, progress: bool = False, plots: bool | None = No
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     check_scenario(scenario)
-    gc = scenario["gradcheck"]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "scenario.toml", scenario.to_toml())
     from .run import network_json
     write_json(out / "network.json", network_json(scenario))
-
-    problem, net, params = make_problem(scenario)
-    t0 = time.perf_counter()
-    exact, exact_info = exact_gradient(scenario, problem, net, params)
-    x_star = exact_info.pop("x_star", None)
-    exact_info["wall_seconds"] = time.perf_counter() - t0
-    arrays = _arrays("", params)
-    arrays.update({f"input/{b}": v for b, v in problem.clamped.items()})
-    arrays["target"] = problem.target
-    arrays.update(_arrays("exact/", exact))
-    results = {}
-    for name, est_name, opts in settings(gc):
-        t0 = time.perf_counter()
-        entry = {"estimator": est_name, "cost": gc["cost"], "beta": opts.get("beta"),
-                 "n_points": opts.get("n_points")}
-        try:
-            est, info = get_estimator(est_name, **opts).gradient(problem)
-        except (SimulationDiverged, ValueError, np.linalg.LinAlgError) as err:
-            entry.update(cosine_total=None, rel_error_total=None, per_projection={},
-                         error=str(err).split("\n")[0])
-            results[name] = entry
-            if progress:
-                print(f"  {name:32s} failed: {entry['error']}")
-            continue
-        entry.update(_compare(est, exact))
-        entry["wall_seconds"] = time.perf_counter() - t0
-        if info.get("residuals"):
-            entry["max_residual"] = max(info["residuals"])
-        if x_star is not None and estimator_class(est_name).view != "ff":
-            entry["free_state_vs_exact"] = max(float(np.max(np.abs(info["free_state"][b] - x_star[b])))
-                                               for b in x_star)
-        results[name] = entry
-        arrays.update(_arrays(f"estimate/{name}/", est))
-        if progress:
-            print(f"  {name:32s} cosine {entry['cosine_total']:.8f}  rel error {entry['rel_error_total']:.3e}")
-    report = {"scenario": scenario["name"], "cost": gc["cost"], "batch": gc["batch"],
-              "exact": exact_info["reference"], "exact_info": exact_info, "estimators": results,
-              "max_beta_at": max_beta_table(results)}
-    write_json(out / "gradcheck.json", report)
-    write_npz(out / "gradients.npz", arrays)
+    report = gradcheck(scenario, out, progress)
     report["report"] = None
     if plots if plots is not None else scenario["plots"]:
         from ..plotting import plot_and_report

@@ -40,7 +40,8 @@ class Job:
     kind = "job"
     #: scenario keys a resumed run may change (top-level or dotted); name, description, plots always may
     may_change: tuple[str, ...] = ()
-    columns: list[str] = ["step", "train_loss", "seconds"]
+    #: history.csv columns (None: the job keeps no history.csv)
+    columns: list[str] | None = ["step", "train_loss", "seconds"]
 
     def step(self, i: int):  # pragma: no cover - interface
         raise NotImplementedError
@@ -119,14 +120,15 @@ def run_loop(job: Job, scenario, run_dir, resume: bool, total: int, every: int, 
             row.update(job.record(done))
             history.append(row)
             save(job, scenario, run_dir, done, history, seconds)  # first: history.csv never runs ahead of it
-            write_csv(run_dir / HISTORY, history, job.columns)
+            if job.columns:
+                write_csv(run_dir / HISTORY, history, job.columns)
             losses = []
             start = time.perf_counter()
             if row["train_loss"] is not None:
                 bar.update(done, f"{loss_name} {row['train_loss']:.3f}")
     bar.close()
     metrics = job.final(history)
-    if history:
+    if history and job.columns:
         write_csv(run_dir / HISTORY, history, job.columns)
     save(job, scenario, run_dir, done, history, seconds)
     return LoopResult(metrics, history, done, seconds)

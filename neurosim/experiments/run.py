@@ -17,17 +17,15 @@ from .multitask_run import check_resume as check_multitask_resume
 from .multitask_run import run_multitask
 from .relax import run_relax
 from .train import run_train
+from .checkpoint import params_arrays
 from .rundir import check_out_dir, clean_run_dir, read_csv, write_json, write_npz, write_text
 
-#: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
 def _run_gradcheck(scenario, progress, run_dir, resume):
-    from .gradcheck import run_gradcheck
-    result = run_gradcheck(scenario, run_dir, progress, plots=False)  # run_scenario plots after
-    metrics = {name: {"cosine_total": e.get("cosine_total"), "rel_error_total": e.get("rel_error_total")}
-               for name, e in result["estimators"].items()}
-    return {"exact": result["exact"], "estimators": metrics}, {}, {}
+    from .gradcheck import run_gradcheck_kind
+    return run_gradcheck_kind(scenario, progress, run_dir, resume)
 
 
+#: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
 RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress),
            "gradcheck": _run_gradcheck,
            "generative": run_generative,
@@ -36,8 +34,9 @@ RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenar
 
 
 def _check_gradcheck(scenario, run_dir, resume):
-    from .gradcheck import check_scenario
+    from .gradcheck import GradcheckJob, check_scenario
     check_scenario(scenario)
+    _check_loop_resume(scenario, run_dir, resume, GradcheckJob)
 
 
 def _check_resume(free):
@@ -101,14 +100,6 @@ def network_json(scenario: Scenario) -> dict:
     projs = [{"name": f"{p['pre']}->{p['post']}", "pre": p["pre"], "post": p["post"]}
              for p in scenario["network"]["projections"]]
     return {"blocks": blocks, "projections": projs}
-
-
-def params_arrays(params) -> dict:
-    out = {}
-    for kind, name, arr in params.items():
-        prefix = {"weights": "weights", "biases": "bias", "memories": "memory"}[kind]
-        out[f"{prefix}/{name}"] = arr
-    return out
 
 
 def require_packages(scenario: Scenario) -> None:
