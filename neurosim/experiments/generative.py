@@ -45,27 +45,26 @@ class GenTrainer:
         configure_blas_threads()
         self.scenario = scenario
         self.g = g = scenario["generative"]
-        self.training = t = scenario["training"]
-        self.rule = t["rule"]
+        self.training = training = scenario["training"]
+        self.rule = training["rule"]
         self.data = GenData(g["data"], g["data_options"], g["split_seed"])
         self.objective = Objective.from_spec(g)
         self.net = make_network(scenario["network"])
         self.params = self.net.init_params(scenario.rng("params"))
-        r = t["relax"]
+        r = training["relax"]
         relax = RelaxSpec(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
                           free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
                           warm_duration=g["warm_duration"] or None, tol=r["tol"] or None)
         self.seed = int(scenario.seeds["training"])
         self.model = NetworkDenoiser(self.net, self.params, self.data.dim, g["embedding"], g["n_embed"],
-                                     cond_dim(g, self.data), t["input_block"], t["output_block"], relax,
+                                     cond_dim(g, self.data), training["input_block"], training["output_block"], relax,
                                      view=estimator_class(self.rule).view, seed=self.seed)
         projections = [(p.name, p.pre, p.post) for p in self.net.projections]
-        self.optimizer = make_optimizer(t["optimizer"], self.params, resolve_lrs(self.params, projections, t["lr"]),
-                                        momentum=t["momentum"], beta1=t["adam_beta1"], beta2=t["adam_beta2"],
-                                        eps=t["adam_eps"])
-        self.estimator = get_estimator(self.rule, **rule_options(t, self.seed))
+        self.optimizer = make_optimizer(training["optimizer"], self.params, resolve_lrs(self.params, projections, training["lr"]),
+                                        momentum=training["momentum"], beta1=training["adam_beta1"], beta2=training["adam_beta2"],
+                                        eps=training["adam_eps"])
+        self.estimator = get_estimator(self.rule, **rule_options(training, self.seed))
         self.step = 0
-        self.history: list[dict] = []
         self._classifier = None
 
     def batch(self, step: int):

@@ -47,12 +47,12 @@ def sample(model, objective: Objective, n: int, dim: int, rng: np.random.Generat
     def score_fn(x, sigma, alpha=1.0, t=None):
         total = 0.0
         for i, c in enumerate(conds):
-            g = _guided(lambda xx, uu, cc, key: fn(xx, uu, cc, f"{key}{i}"), guidance, c)
+            guided = _guided(lambda xx, uu, cc, key: fn(xx, uu, cc, f"{key}{i}"), guidance, c)
             if s.name == "vp":
-                x0 = objective.x0_hat(lambda xi, _u: g(xi, t), x, alpha, sigma)
+                x0 = objective.x0_hat(lambda xi, _u: guided(xi, t), x, alpha, sigma)
                 total = total + (alpha * x0 - x) / sigma ** 2
             else:
-                denoise = lambda xx, ss: objective.x0_hat(lambda xi, ui: g(xi, ui), xx, 1.0, ss)  # noqa: E731
+                denoise = lambda xx, ss: objective.x0_hat(guided, xx, 1.0, ss)  # noqa: E731
                 total = total + sa.score_from_denoiser(denoise)(x, sigma)
         return total
 

@@ -265,8 +265,10 @@ def max_beta_table(results: dict, threshold: float = 0.9999) -> dict:
 
 def main_gradcheck(args) -> int:
     from .rundir import check_out_dir, clean_run_dir
-    from ..scenario.overrides import load_with_overrides
-    scenario = load_with_overrides(args.scenario, getattr(args, "set", None))
+    from ..scenario.overrides import apply_overrides, parse_assignment
+    scenario = load_scenario(args.scenario)
+    if getattr(args, "set", None):
+        scenario = apply_overrides(scenario, dict(parse_assignment(o, path=scenario.path) for o in args.set))
     check_scenario(scenario)
     check_out_dir(args.out)  # all refusals before the first write
     clean_run_dir(args.out)

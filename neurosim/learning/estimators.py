@@ -381,7 +381,7 @@ class BP(Estimator):
     name = "bp"
     options = ("solver",)
 
-    def __init__(self, solver: str = "engine", **_):
+    def __init__(self, solver: str = "engine"):
         if solver not in ("engine", "numpy"):
             raise ValueError(f"bp: unknown solver {solver!r}; expected 'engine' or 'numpy'")
         self.solver = solver

@@ -37,11 +37,6 @@ def coupling_grads(x_a, x_b, w, act_a, act_b):
     return -drho(act_a, x_a) * (r_b @ w.T), -drho(act_b, x_b) * (r_a @ w)
 
 
-def hebbian(x_a, x_b, act_a, act_b):
-    """−∂E/∂W_ab = ρ(x_a)ᵀ ρ(x_b), averaged over particles: shape (n_a, n_b)."""
-    return rho(act_a, x_a).T @ rho(act_b, x_b) / x_a.shape[0]
-
-
 def lse_energy(x, k, beta):
     """E_lse = −(1/β) log Σ_μ exp(β K_μᵀ x), per particle (log-sum-exp evaluated stably)."""
     z = beta * (x @ k)
@@ -154,8 +149,3 @@ def lse_hvp(x, k, beta, v):
     s = softmax(beta * (x @ k))
     kv = v @ k
     return -beta * (s * kv - s * np.sum(s * kv, axis=1, keepdims=True)) @ k.T
-
-
-def lse_param_grad(x, k, beta):
-    """∂E_lse/∂K = −x sᵀ, summed over particles: shape (n, m)."""
-    return -x.T @ softmax(beta * (x @ k))

@@ -13,7 +13,8 @@ from ..generative.objective import FLOW_OBJECTIVES, OBJECTIVES, PARAMETRISATIONS
 from ..generative.samplers import ODE_METHODS, SAMPLERS
 from ..generative.schedules import SCHEDULES
 from ..options import option_problem
-from .crossref import require_block, require_rule
+from .crossref import require_rule
+from .kind_train import io_sizes
 from .schema import REQUIRED, Field, ScenarioError, Table, non_negative, positive, positive_int
 from .sections import register_kind
 
@@ -62,8 +63,7 @@ GENERATIVE = Table({
 def check_generative(data, path):
     """Cross-checks of ``[generative]`` and ``[training]`` against the network (kind = "generative")."""
     g, t = data["generative"], data["training"]
-    n_in = require_block(data, path, "training.input_block", t["input_block"])
-    n_out = require_block(data, path, "training.output_block", t["output_block"])
+    n_in, n_out = io_sizes(data, path)
     _check_generative_options(g, path)
     if g["data"] == "gaussian_mixture":
         _check_mixture(g["data_options"], path)

@@ -91,11 +91,18 @@ TRAINING = Table({
     "relax": RELAX,
 }, default="absent", doc="supervised training (kind = \"train\")")
 
+
+def io_sizes(data, path) -> tuple[int, int]:
+    """Units of ``[training]``'s input and output blocks (a ScenarioError if either is unknown)."""
+    t = data["training"]
+    return (require_block(data, path, "training.input_block", t["input_block"]),
+            require_block(data, path, "training.output_block", t["output_block"]))
+
+
 def check_training(data, path):
     """Cross-checks of ``[data]`` and ``[training]`` against the network (kind = "train")."""
     t, d = data["training"], data["data"]
-    n_in = require_block(data, path, "training.input_block", t["input_block"])
-    n_out = require_block(data, path, "training.output_block", t["output_block"])
+    n_in, n_out = io_sizes(data, path)
     if t["input_block"] == t["output_block"]:
         raise ScenarioError(path, "training.output_block", "expected a block other than the input block")
     shape = check_dataset(d["name"], d["options"], path, "data.options")

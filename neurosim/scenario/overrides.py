@@ -141,17 +141,3 @@ def apply_overrides(scenario, overrides: dict, path: str | None = None) -> Scena
         set_key(data, key, copy.deepcopy(value), path)
     return from_dict(data, path)
 
-
-def load_with_overrides(scenario, overrides=None) -> Scenario:
-    """``scenario`` (path, dict or Scenario) validated, with ``overrides`` (a dict of dotted keys,
-    or ``KEY=VALUE`` strings as ``--set`` takes them) applied."""
-    from .load import load_scenario
-    if isinstance(scenario, dict):
-        scenario = from_dict(scenario)
-    elif not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
-    if not overrides:
-        return scenario
-    if not isinstance(overrides, dict):
-        overrides = dict(parse_assignment(o, path=scenario.path) for o in overrides)
-    return apply_overrides(scenario, overrides)
