@@ -60,8 +60,9 @@ class GenTrainer:
                                      cond_dim(g, self.data), training["input_block"], training["output_block"], relax,
                                      view=estimator_class(self.rule).view, seed=self.seed)
         projections = [(p.name, p.pre, p.post) for p in self.net.projections]
-        self.optimizer = make_optimizer(training["optimizer"], self.params, resolve_lrs(self.params, projections, training["lr"]),
-                                        momentum=training["momentum"], beta1=training["adam_beta1"], beta2=training["adam_beta2"],
+        lrs = resolve_lrs(self.params, projections, training["lr"])
+        self.optimizer = make_optimizer(training["optimizer"], self.params, lrs, momentum=training["momentum"],
+                                        beta1=training["adam_beta1"], beta2=training["adam_beta2"],
                                         eps=training["adam_eps"])
         self.estimator = get_estimator(self.rule, **rule_options(training, self.seed))
         self.step = 0
