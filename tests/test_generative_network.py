@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from neurosim.data.toy2d import moons
-from neurosim.experiments.denoiser import NetworkDenoiser, RelaxSpec, denoiser_network
+from neurosim.experiments.denoiser import NetworkDenoiser, denoiser_network
 from neurosim.experiments.generative_metrics import digit_classifier, per_class_w2
 from neurosim.generative.data import GenData, make_cond
 from neurosim.generative.embedding import embed, embed_dim
 from neurosim.generative.objective import Objective
 from neurosim.generative import objectives as ob
 from neurosim.learning.estimators import get_estimator
+from neurosim.learning.nudging import RelaxConfig
 from neurosim.learning.optim import make_optimizer, resolve_lrs
 from neurosim.scenario.load import from_dict
 from neurosim.scenario.schema import ScenarioError
@@ -76,7 +77,7 @@ def test_training_lowers_the_loss_and_lr_zero_does_not(rule, objective):
     for lr in (0.0, 3e-3):
         net = denoiser_network(2, (32,), n_embed=4)
         params = net.init_params(np.random.default_rng(1))
-        model = NetworkDenoiser(net, params, 2, n_embed=4, relax=RelaxSpec(free_duration=20, nudged_duration=8),
+        model = NetworkDenoiser(net, params, 2, n_embed=4, relax=RelaxConfig(dt=1.0, free_duration=20, nudged_duration=8, tol=None),
                                 view="ff" if rule == "bp_ff" else "relax")
         opt = make_optimizer("adam", params, resolve_lrs(params, [(p.name, p.pre, p.post) for p in net.projections], lr))
         est = get_estimator(rule, **({"beta": 0.2} if rule != "bp_ff" else {}))

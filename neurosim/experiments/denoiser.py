@@ -26,13 +26,14 @@ on the same graph).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..build import compiled_for
 from ..engine.simulator import Simulator
 from ..generative.embedding import embed, embed_dim
+from ..learning.nudging import RelaxConfig
 from ..model.network import Network, Params
 
 # -- the network ---------------------------------------------------------------------------------
@@ -55,25 +56,6 @@ def denoiser_network(data_dim: int, hidden=(64, 64), activation: str = "hard_sig
 
 
 @dataclass
-class RelaxSpec:
-    """How the network relaxes to give an estimate (also the estimators' RelaxConfig)."""
-
-    scheduler: str = "sync"
-    dt: float = 1.0
-    integrator: str = "euler"
-    free_duration: float = 30.0
-    nudged_duration: float = 10.0
-    warm_duration: float | None = None   # relaxation per sampler step when warm-started
-    tol: float | None = None
-
-    def config(self, seed: int = 0):
-        from ..learning.nudging import RelaxConfig
-        return RelaxConfig(scheduler=self.scheduler, dt=self.dt, integrator=self.integrator,
-                           free_duration=self.free_duration, nudged_duration=self.nudged_duration,
-                           seed=int(seed), tol=self.tol)
-
-
-@dataclass
 class NetworkDenoiser:
     """A block network whose readout equilibrium is a denoising / velocity estimate.
 
@@ -89,7 +71,10 @@ class NetworkDenoiser:
     cond_dim: int = 0
     input_block: str = "input"
     output_block: str = "out"
-    relax: RelaxSpec = field(default_factory=RelaxSpec)
+    #: how the network relaxes for an estimate and for training (the estimators' one config)
+    relax: RelaxConfig = field(default_factory=lambda: RelaxConfig(dt=1.0, free_duration=30.0,
+                                                                   nudged_duration=10.0, tol=None))
+    warm_duration: float | None = None   # relaxation per sampler step when warm-started
     view: str = "relax"
     seed: int = 0
     _compiled: dict = field(default_factory=dict, repr=False)
@@ -134,7 +119,7 @@ class NetworkDenoiser:
         inp = self.inputs(x, u, cond)
         return Problem(compiled=self.compiled(inp.shape[0]), clamped={self.input_block: inp},
                        out=self.output_block, target=np.asarray(target, dtype=np.float64), cost="mse",
-                       relax=self.relax.config(seed))
+                       relax=replace(self.relax, seed=int(seed)))
 
     # -- inference ------------------------------------------------------------------------------
     def predict(self, x, u, cond=None, key=None, warm: bool = True) -> np.ndarray:
@@ -155,8 +140,8 @@ class NetworkDenoiser:
                             integrator=self.relax.integrator, seed=np.random.SeedSequence([self.seed, p]))
             if warm:
                 self._sims[(key, p)] = sim
-        elif self.relax.warm_duration:
-            duration = self.relax.warm_duration
+        elif self.warm_duration:
+            duration = self.warm_duration
         sim.clamp(self.input_block, inp)
         sim.run(duration)
         self.n_relaxations += 1

@@ -25,7 +25,8 @@ from ..engine.threads import configure_blas_threads
 from ..generative.data import GenData, cond_dim, make_cond
 from ..generative.objective import Objective
 from ..learning.optim import make_optimizer, resolve_lrs
-from .denoiser import NetworkDenoiser, RelaxSpec
+from ..learning.nudging import RelaxConfig
+from .denoiser import NetworkDenoiser
 from .generative_metrics import digit_classifier, evaluate
 from .generative_sampling import sample
 from .checkpoint import PARAM_PREFIX, params_arrays
@@ -52,13 +53,14 @@ class GenTrainer:
         self.net = make_network(scenario["network"])
         self.params = self.net.init_params(scenario.rng("params"))
         r = training["relax"]
-        relax = RelaxSpec(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
-                          free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
-                          warm_duration=g["warm_duration"] or None, tol=r["tol"] or None)
+        relax = RelaxConfig(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
+                            free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
+                            tol=r["tol"] or None)
         self.seed = int(scenario.seeds["training"])
         self.model = NetworkDenoiser(self.net, self.params, self.data.dim, g["embedding"], g["n_embed"],
                                      cond_dim(g, self.data), training["input_block"], training["output_block"], relax,
-                                     view=estimator_class(self.rule).view, seed=self.seed)
+                                     view=estimator_class(self.rule).view, seed=self.seed,
+                                     warm_duration=g["warm_duration"] or None)
         projections = [(p.name, p.pre, p.post) for p in self.net.projections]
         lrs = resolve_lrs(self.params, projections, training["lr"])
         self.optimizer = make_optimizer(training["optimizer"], self.params, lrs, momentum=training["momentum"],
