@@ -10,8 +10,6 @@ x_0 ~ Σ_k w_k N(μ_k, diag s_k²) and x = α x_0 + σ ε, then x ~ Σ_k w_k N(�
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
-from sklearn.datasets import make_moons
 
 from ..options import at_least, greater_than, option_ranges
 
@@ -25,6 +23,8 @@ def standard_normal(n: int, rng: np.random.Generator, dim: int = 2) -> np.ndarra
 def moons(n: int, rng: np.random.Generator, noise: float = 0.1) -> np.ndarray:
     """scikit-learn's two moons (``make_moons(n, noise=noise)``, isotropic Gaussian noise of std
     ``noise``), seeded from ``rng`` so the draw is reproducible and still sklearn's distribution."""
+    from sklearn.datasets import make_moons  # here, not at import: sklearn costs ~1-3 s to import
+
     seed = int(rng.integers(2**31 - 1))
     return make_moons(n_samples=n, noise=noise, random_state=seed)[0].astype(np.float64)
 
@@ -76,6 +76,14 @@ def _component_terms(x, means, stds, weights, sigma, alpha):
     return log_comp, diff / var[None]
 
 
+def _logsumexp(a, axis: int, keepdims: bool = False):
+    """ln Σ exp(a) along ``axis``, computed as m + ln Σ exp(a − m) with m = max(a) so no term
+    overflows (numpy only: scipy's version costs more per call than these small arrays)."""
+    m = a.max(axis=axis, keepdims=True)
+    out = m + np.log(np.exp(a - m).sum(axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
 def _as_points(x, d):
     x = np.asarray(x, dtype=np.float64)
     return (x[:, None], True) if (x.ndim == 1 and d == 1) else (x, False)
@@ -86,7 +94,7 @@ def gaussian_mixture_logpdf(x, means, stds, weights, sigma: float = 0.0, alpha: 
     means, stds, weights = _mixture(means, stds, weights)
     x, _ = _as_points(x, means.shape[1])
     log_comp, _ = _component_terms(x, means, stds, weights, sigma, alpha)
-    return logsumexp(log_comp, axis=1)
+    return _logsumexp(log_comp, axis=1)
 
 
 def gaussian_mixture_score(x, means, stds, weights, sigma: float = 0.0, alpha: float = 1.0):
@@ -96,6 +104,6 @@ def gaussian_mixture_score(x, means, stds, weights, sigma: float = 0.0, alpha: f
     means, stds, weights = _mixture(means, stds, weights)
     x, flat = _as_points(x, means.shape[1])
     log_comp, scaled_diff = _component_terms(x, means, stds, weights, sigma, alpha)
-    resp = np.exp(log_comp - logsumexp(log_comp, axis=1, keepdims=True))
+    resp = np.exp(log_comp - _logsumexp(log_comp, axis=1, keepdims=True))
     score = -(resp[:, :, None] * scaled_diff).sum(1)
     return score[:, 0] if flat else score
