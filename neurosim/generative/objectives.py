@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.metrics import ot_assignment
-
 KINDS = ("x0", "eps", "score", "velocity")
 
 
@@ -137,6 +135,7 @@ def icfm_batch(x0, x1, rng: np.random.Generator, sigma_min: float = 0.0):
 def otcfm_batch(x0, x1, rng: np.random.Generator, sigma_min: float = 0.0):
     """OT-CFM (Tong et al. 2023): re-pair the minibatch by the exact assignment
     π = argmin Σ_i ‖x0_i − x1_π(i)‖², then :func:`icfm_batch` on (x0, x1[π])."""
+    from neurosim.metrics import ot_assignment  # scipy.optimize: imported when a batch needs it
     x1 = np.asarray(x1, dtype=np.float64)
     return icfm_batch(x0, x1[ot_assignment(x0, x1)], rng, sigma_min)
 
