@@ -122,7 +122,8 @@ def test_ot_pairing_beats_random_and_matches_brute_force():
     paired_x1 = u + x0                       # σ_min = 0 ⇒ u = x1 − x0
     brute = min(_pair_cost(x0, x1[list(p)]) for p in itertools.permutations(range(6)))
     np.testing.assert_allclose(_pair_cost(x0, paired_x1), brute, rtol=1e-12)
-    perm = ob.ot_assignment(x0, x1)
+    from neurosim.metrics import ot_assignment
+    perm = ot_assignment(x0, x1)
     assert sorted(perm) == list(range(6))
     np.testing.assert_allclose(paired_x1, x1[perm], atol=1e-14)
     big0, big1 = rng.standard_normal((256, 2)), rng.standard_normal((256, 2))
