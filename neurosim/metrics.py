@@ -5,7 +5,6 @@ Samples are arrays of shape (n, d) (a 1-D array is read as n points in one dimen
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 
 def _points(a) -> np.ndarray:
@@ -25,6 +24,8 @@ def ot_assignment(a, b) -> np.ndarray:
     a, b = _points(a), _points(b)
     if len(a) != len(b):
         raise ValueError("exact assignment needs equal sample sizes")
+    from scipy.optimize import linear_sum_assignment  # here: scipy.optimize costs ~0.5-1.5 s to import
+
     _, perm = linear_sum_assignment(squared_distances(a, b))
     return perm
 

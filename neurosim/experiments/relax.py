@@ -28,6 +28,11 @@ def apply_clamps_and_nudges(scenario, sim) -> None:
                   t_on=entry["t_on"] if schedule == "step" else -np.inf)
 
 
+def run_relax_kind(scenario, progress, run_dir, resume):
+    """``kind = "relax"`` in the runner table's signature (nothing to resume: a relaxation is short)."""
+    return run_relax(scenario, progress)
+
+
 def run_relax(scenario, progress: bool = True):
     """Run a relaxation; returns (metrics, traces, extra files)."""
     net, params, compiled = make_compiled(scenario)

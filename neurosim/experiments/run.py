@@ -9,28 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import importlib
+
 from ..scenario.load import Scenario, load_scenario
 from ..scenario.schema import ScenarioError
-from .generative import GenJob, run_generative
 from .loop import read_resume
-from .multitask_run import check_resume as check_multitask_resume
-from .multitask_run import run_multitask
-from .relax import run_relax
-from .train import run_train
 from .checkpoint import params_arrays
 from .rundir import check_out_dir, clean_run_dir, read_csv, write_json, write_npz, write_text
 
-def _run_gradcheck(scenario, progress, run_dir, resume):
-    from .gradcheck import run_gradcheck_kind
-    return run_gradcheck_kind(scenario, progress, run_dir, resume)
+#: kind → (module, function) of its runner(scenario, progress, run_dir, resume) -> (metrics,
+#: traces, extra). Imported when a run of that kind starts: a run (or a sweep worker) loads only
+#: its own kind's dependencies, and ``import neurosim.api`` none of them.
+RUNNERS = {"relax": (".relax", "run_relax_kind"),
+           "gradcheck": (".gradcheck", "run_gradcheck_kind"),
+           "generative": (".generative", "run_generative"),
+           "multitask": (".multitask_run", "run_multitask"),
+           "train": (".train", "run_train")}
 
 
-#: kind → runner(scenario, progress, run_dir, resume) -> (metrics, traces, extra)
-RUNNERS = {"relax": lambda scenario, progress, run_dir, resume: run_relax(scenario, progress),
-           "gradcheck": _run_gradcheck,
-           "generative": run_generative,
-           "multitask": run_multitask,
-           "train": run_train}
+def runner_of(kind: str):
+    """The runner function of ``kind`` (see :data:`RUNNERS`)."""
+    module, name = RUNNERS[kind]
+    return getattr(importlib.import_module(module, __package__), name)
 
 
 def _check_gradcheck(scenario, run_dir, resume):
@@ -61,10 +61,21 @@ def _check_loop_resume(scenario, run_dir, resume, job):
 
 #: kind → check(scenario, run_dir, resume): raises (ScenarioError, RunDirError) what the runner
 #: would refuse, before anything is written. Kinds without an entry have no pre-check.
+def _check_multitask(scenario, run_dir, resume):
+    if resume:
+        from .multitask_run import check_resume
+        check_resume(scenario, run_dir)
+
+
+def _check_generative(scenario, run_dir, resume):
+    from .generative import GenJob
+    _check_loop_resume(scenario, run_dir, resume, GenJob)
+
+
 PRECHECKS = {"gradcheck": _check_gradcheck,
-             "multitask": lambda scenario, run_dir, resume: check_multitask_resume(scenario, run_dir) if resume else None,
+             "multitask": _check_multitask,
              "train": _check_resume((("training", "epochs"),)),
-             "generative": lambda scenario, run_dir, resume: _check_loop_resume(scenario, run_dir, resume, GenJob)}
+             "generative": _check_generative}
 
 
 @dataclass
@@ -137,7 +148,7 @@ def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
     run_dir = prepare_run_dir(scenario, out, resume)
     write_text(run_dir / "scenario.toml", scenario.to_toml())
     write_json(run_dir / "network.json", network_json(scenario))
-    runner = RUNNERS[scenario["kind"]]
+    runner = runner_of(scenario["kind"])
     metrics, traces, extra = runner(scenario, progress, run_dir, resume)
     if traces:
         write_npz(run_dir / "traces.npz", traces)
