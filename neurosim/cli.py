@@ -184,7 +184,7 @@ def _cmd_generate(args):
     extra = "".join(f", {k} {info[k]:.4g}" for k in ("w2", "conditional_accuracy") if k in info)
     if "checkpoint_step" in info:
         of = f" of {info['checkpoint_steps']}" if "checkpoint_steps" in info else ""
-        print(f"sampling the weights of {info['checkpoint']}: training step {info['checkpoint_step']}{of}")
+        print(f"sampled the weights of {info['checkpoint']}: training step {info['checkpoint_step']}{of}")
     print(f"wrote {info['samples']} ({info['n']} samples, {info['sampler']} × {info['steps']}, "
           f"{info['seconds']:.1f} s{extra})")
     if info.get("report"):
