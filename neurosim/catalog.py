@@ -51,43 +51,51 @@ class Entry:
 #: machine, which is its wall time when the machine is otherwise idle; ``how`` gives the wall time
 #: seen at the load it ran under, or the extrapolation.
 CATALOG: dict[str, Entry] = {
-    "quickstart": Entry("run", 8.0, "measured: 7.3 s CPU, 27 s wall at load 14 (80 s the first time, "
-                        "numba compiling)"),
+    "quickstart": Entry("run", 8.0, "measured: 7.3 s CPU, 27 s wall at load 14 (80 s wall the first "
+                        "time, numba compiling)"),
     "xor_ep": Entry("run", 4.0, "measured: 3.9 s CPU, 14 s wall at load 15"),
     "gradcheck_layered": Entry("gradcheck", 17.0, "measured: 17 s CPU, 62 s wall at load 15"),
-    "gradcheck_graph": Entry("gradcheck", 60.0, "measured: TODO"),
+    "gradcheck_graph": Entry("gradcheck", 11.0, "measured: 11 s CPU, 36 s wall at load 10"),
     "digits_ep_vs_bp": Entry(
-        "compare", 120.0, "docs/training.md: 100 s for the 9 runs idle (1069 s at load 5-6); "
-        "cos(bp) once per epoch adds one exact gradient per epoch",
+        "compare", 130.0, "measured: 317 s wall at load 11 for the whole command (cos(bp) on); ≈ 2 min "
+        "idle from the CPU share of its 1-epoch version (8.2 s CPU of 21 s wall); docs/training.md: 100 s "
+        "without cos(bp)",
         args=("--rules", "ep_symmetric,hep,bp_ff", "--seeds", "3"),
         quick=("training.epochs=2",), quick_args=("--rules", "ep_symmetric,bp_ff", "--seeds", "1"),
-        quick_seconds=30.0, out="runs/compare"),
+        quick_seconds=12.0, out="runs/compare"),
     "mnist5k_ep_vs_bp": Entry(
-        "compare", 100.0, "docs/training.md: 97 s for ep_symmetric + bp_ff, 5 epochs, 1 seed",
+        "compare", 100.0, "docs/training.md: 97 s for ep_symmetric + bp_ff, 5 epochs, 1 seed at load 5-6; "
+        "its first epoch measured here: 80 s wall at load 10, 26 s CPU",
         args=("--rules", "ep_symmetric,bp_ff", "--seeds", "1", "--set", "training.epochs=5"),
-        quick=("training.epochs=1",), quick_args=("--rules", "ep_symmetric,bp_ff", "--seeds", "1"),
-        quick_seconds=30.0, out="runs/mnist_cmp"),
+        out="runs/mnist_cmp"),
     "toy2d_moons_flow": Entry(
-        "run", 720.0, "extrapolated: 500 steps took 121 s of training at load 12 (52 s CPU for the "
-        "whole command); 8000 steps ≈ 16 × the training part, ≈ 12 min idle, 30 min loaded "
-        "(docs/generative-network.md: 711 s of training at load 4-6)",
+        "run", 720.0, "extrapolated: 500 steps measured (121 s of training, 32 s of sampling, 175 s wall at "
+        "load 12, 54 s CPU); 8000 steps ≈ 2000 s wall at that load, ≈ 10 min idle; docs/generative-network.md "
+        "measured 711 s of training at load 4-6",
         quick=("generative.steps=500",), quick_seconds=54.0, out="runs/moons"),
     "toy2d_8gaussians_diffusion": Entry(
-        "run", 400.0, "extrapolated: TODO", quick=("generative.steps=500",), quick_seconds=60.0,
-        out="runs/gaussians"),
+        "run", 300.0, "extrapolated: 500 steps measured (98 s of training, 175 s wall at load 11, 46 s CPU); "
+        "4000 steps ≈ 840 s wall at that load, ≈ 4 min idle; docs/generative-network.md measured 273 s of "
+        "training at load 4-6",
+        quick=("generative.steps=300", "generative.n_eval=500"), quick_seconds=30.0, out="runs/gaussians"),
     "score_composition": Entry(
-        "run", 400.0, "extrapolated: TODO", quick=("generative.steps=300",), quick_seconds=60.0,
-        out="runs/composition"),
+        "run", 420.0, "extrapolated: 300 steps with 200 samples × 20 Langevin steps per level measured (44 s "
+        "of training, 9 s of sampling, 68 s wall at load 11, 20 s CPU); 3000 steps and 2000 × 200 ≈ 1330 s "
+        "wall at that load, ≈ 7 min idle",
+        quick=("generative.steps=300", "generative.n_eval=200", "generative.sampler_steps=20"),
+        quick_seconds=20.0, out="runs/composition"),
     "digits_conditional_generation": Entry(
-        "run", 400.0, "extrapolated: TODO", quick=("generative.steps=200",), quick_seconds=60.0,
-        out="runs/digits_gen"),
+        "run", 240.0, "extrapolated: 200 steps measured (19 s of training, 28 s of sampling, 62 s wall at "
+        "load 12, 24 s CPU); 2000 steps ≈ 235 s wall at that load; docs/generative-network.md measured 319 s "
+        "of training at load 4-6",
+        quick=("generative.steps=200",), quick_seconds=24.0, out="runs/digits_gen"),
     # brain_multitask is being made faster: after re-timing the bundled run, update seconds and how
     # here and the "≈ 45 min" beside its command in README.md, docs/index.md and docs/hypothesis.md
     "brain_multitask": Entry(
         "run", 2700.0, "docs/hypothesis.md: ≈ 45 min on 2 cores with all controls (43 min with another "
-        "job on the second core)",
+        "job on the second core), before the speed-up of the concurrent run and controls",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
-               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=60.0, out="runs/brain"),
+               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=38.0, out="runs/brain"),
 }
 
 

@@ -58,12 +58,16 @@ def _cmd_list(args):
     a long study, the description."""
     from .api import list_scenarios
     from .catalog import duration_text
-    for info in list_scenarios(args.dir):
-        took = "" if info.seconds is None else f"   # ≈ {duration_text(info.seconds)} on 2 cores"
+    infos = list_scenarios(args.dir)
+    for info in infos:
+        took = "" if info.seconds is None else f"   # ≈ {duration_text(info.seconds)}"
         print(f"{info.path}  —  {info.description}")
         print(f"    {info.command}{took}")
         if info.quick:
             print(f"    quick: {info.quick}   # ≈ {duration_text(info.quick_seconds)}")
+    if any(i.seconds is not None for i in infos):
+        print("(≈: wall time on an idle 2-core machine, measured or extrapolated as neurosim/catalog.py "
+              "says; 2–4× longer on a loaded one)")
     return 0
 
 

@@ -36,7 +36,7 @@ def test_list_prints_command_and_duration(capsys):
     assert main(["list", "--dir", str(ROOT / "scenarios")]) == 0
     out = capsys.readouterr().out
     moons = CATALOG["toy2d_moons_flow"]
-    assert f"≈ {duration_text(moons.seconds)} on 2 cores" in out
+    assert f"--out runs/moons   # ≈ {duration_text(moons.seconds)}" in out and "idle 2-core machine" in out
     assert "quick: neurosim run" in out and "--set generative.steps=" in out
 
 

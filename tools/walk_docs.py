@@ -45,9 +45,9 @@ def shown_commands(text: str) -> list[tuple[str, str]]:
             continue
         if block is not None:
             block.append(line)
-        else:
+        elif line.startswith("|"):  # a table's "try" column; in prose, `neurosim x` is a mention
             found += [("sh", m) for m in re.findall(r"`((?:neurosim|python -m pytest) [^`]*)`", line)
-                      if len(m.split()) > 2 or m.split()[1] in ("list", "bench")]  # not a mention: `neurosim sweep`
+                      if len(m.split()) > 2 or m.split()[1] in ("list", "bench")]
     return found
 
 
