@@ -74,10 +74,10 @@ CATALOG: dict[str, Entry] = {
         "measured 711 s of training at load 4-6",
         quick=("generative.steps=500",), quick_seconds=54.0, out="runs/moons"),
     "toy2d_8gaussians_diffusion": Entry(
-        "run", 300.0, "extrapolated: 500 steps measured (98 s of training, 175 s wall at load 11, 46 s CPU); "
+        "run", 300.0, "extrapolated: 500 steps measured (98 s of training, 157 s wall at load 11, 46 s CPU); "
         "4000 steps ≈ 840 s wall at that load, ≈ 4 min idle; docs/generative-network.md measured 273 s of "
-        "training at load 4-6",
-        quick=("generative.steps=300", "generative.n_eval=500"), quick_seconds=30.0, out="runs/gaussians"),
+        "training at load 4-6; the quick variant: 22 s CPU, 69 s wall at load 17",
+        quick=("generative.steps=300", "generative.n_eval=500"), quick_seconds=22.0, out="runs/gaussians"),
     "score_composition": Entry(
         "run", 420.0, "extrapolated: 300 steps with 200 samples × 20 Langevin steps per level measured (44 s "
         "of training, 9 s of sampling, 68 s wall at load 11, 20 s CPU); 3000 steps and 2000 × 200 ≈ 1330 s "
