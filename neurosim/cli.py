@@ -245,13 +245,23 @@ COMMANDS["sweep"] = ("run a scenario over a grid of keys x seeds on local proces
                      _sweep_args, _cmd_sweep)
 
 
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows an option's default where it says something (not for flags, required
+    options or options whose absence means "the scenario's value")."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default in (None, False, [], argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"neurosim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="run a scenario file into a run directory")
+    p = sub.add_parser("run", formatter_class=_DefaultsShown, help="run a scenario file into a run directory")
     p.add_argument("scenario")
     p.add_argument("--out", required=True, help="run directory to write (refused if it holds files, "
                                                   "unless --overwrite or --resume)")
@@ -264,28 +274,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("validate", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="check scenario files without running them")
+    p = sub.add_parser("validate", formatter_class=_DefaultsShown, help="check scenario files without running them")
     p.add_argument("scenario", nargs="+")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a dotted scenario key before validation, e.g. training.epochs=2 (repeatable)")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("plot", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="redraw every figure and report.html of a run directory")
+    p = sub.add_parser("plot", formatter_class=_DefaultsShown, help="redraw every figure and report.html of a run directory")
     p.add_argument("run_dir")
     p.add_argument("--x", choices=("epoch", "wall"), default="epoch",
                    help="x axis of the learning curves: epoch / step, or cumulative wall-clock seconds")
     p.set_defaults(func=_cmd_plot)
 
-    p = sub.add_parser("list", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="list the bundled scenarios")
+    p = sub.add_parser("list", formatter_class=_DefaultsShown, help="list the bundled scenarios")
     p.add_argument("--dir", default=None, help="folder of scenarios (default: ./scenarios)")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("bench", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="engine benchmarks (block updates/s, GFLOP/s vs numpy)")
+    p = sub.add_parser("bench", formatter_class=_DefaultsShown, help="engine benchmarks (block updates/s, GFLOP/s vs numpy)")
     p.add_argument("--quick", action="store_true", help="shorter measurements")
     p.set_defaults(func=_cmd_bench)
 
     for name, (help_text, add_args, func) in COMMANDS.items():
-        p = sub.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, help=help_text)
+        p = sub.add_parser(name, formatter_class=_DefaultsShown, help=help_text)
         add_args(p)
         p.set_defaults(func=func)
     return parser

@@ -97,3 +97,13 @@ def test_list_scenarios_unpacks_as_before_and_carries_the_duration():
     assert path == infos[0].path and description == infos[0].description
     moons = next(i for i in infos if i.path.endswith("toy2d_moons_flow.toml"))
     assert moons.kind == "generative" and moons.seconds > 120 and "--set generative.steps=" in moons.quick
+
+
+def test_help_shows_the_defaults_that_say_something():
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for verb, parser in sub.choices.items():
+        text = parser.format_help()
+        assert "(default: None)" not in text and "(default: False)" not in text, verb
+        assert "(default: [])" not in text, verb
+    assert "(default: 3)" in sub.choices["compare"].format_help()  # --seeds
+    assert "(default: 1000)" in sub.choices["generate"].format_help()  # --n
