@@ -69,6 +69,7 @@ def test_compare_prints_cos_bp_by_default_and_not_when_turned_off(tmp_path, caps
     for rule, cell in cos.items():  # a number (not the dash of a missing figure), as compare.json says
         assert -1.0 <= float(cell) <= 1.0, (rule, cell)
         assert abs(float(cell) - doc["rules"][rule]["grad_cosine_to_bp"]) < 1e-4
+    assert "grad_cosine = true" in (tmp_path / "on" / "scenario.toml").read_text()
     assert main(["compare", str(DIGITS), "--rules", "ep_symmetric", "--seeds", "1", "--out",
                  str(tmp_path / "off"), "--no-plots", "--quiet", "--no-grad-cosine", *small_digits]) == 0
     assert _cos_column(capsys.readouterr().out) == {"ep_symmetric": "—"}

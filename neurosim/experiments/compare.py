@@ -160,6 +160,8 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
     out = refuse_existing(out, overwrite, resumable=False, what="compare")
     clean_compare_dir(out)
     out.mkdir(parents=True, exist_ok=True)
+    if kind == "train":  # the file beside compare.json says what every rule ran with
+        scenario = scenario.with_changes(training__grad_cosine=grad_cosine_default(scenario, grad_cosine))
     write_text(out / "scenario.toml", scenario.to_toml())
     summary, history, runs = {}, [], []
     start = time.perf_counter()
