@@ -21,7 +21,7 @@ EXIT_INTERRUPTED = 130
 def _cmd_run(args):
     from .api import run
     result = run(args.scenario, args.out, resume=args.resume, progress=not args.quiet,
-                 plots=False if args.no_plots else None, overrides=args.set)
+                 plots=False if args.no_plots else None, overrides=args.set, overwrite=args.overwrite)
     print(f"wrote {result.run_dir}")
     if result.report is not None:
         print(f"report: {result.report}")
@@ -34,15 +34,13 @@ def _cmd_run(args):
 
 def _cmd_validate(args):
     """Check every file (one line each); exit 2 if any of them is invalid."""
-    from .api import load
-    from .scenario.schema import ScenarioError
+    from .api import validate
     failed = 0
     for path in args.scenario:
-        try:
-            load(path, args.set)
-        except ScenarioError as err:
+        error = validate(path, overrides=args.set)[path]
+        if error is not None:
             failed += 1
-            print(f"neurosim: error: {err}", file=sys.stderr)
+            print(f"neurosim: error: {error}", file=sys.stderr)
             continue
         print(f"{path}: ok")
     if failed and len(args.scenario) > 1:
@@ -56,9 +54,20 @@ def _cmd_plot(args):
 
 
 def _cmd_list(args):
+    """One block per scenario: its command and measured duration on 2 cores, the quick variant of
+    a long study, the description."""
     from .api import list_scenarios
-    for path, description in list_scenarios(args.dir):
-        print(f"{path}  —  {description}")
+    from .catalog import duration_text
+    infos = list_scenarios(args.dir)
+    for info in infos:
+        took = "" if info.seconds is None else f"   # ≈ {duration_text(info.seconds)}"
+        print(f"{info.path}  —  {info.description}")
+        print(f"    {info.command}{took}")
+        if info.quick:
+            print(f"    quick: {info.quick}   # ≈ {duration_text(info.quick_seconds)}")
+    if any(i.seconds is not None for i in infos):
+        print("(≈: wall time on an idle 2-core machine, measured or extrapolated as neurosim/catalog.py "
+              "says; 2–4× longer on a loaded one)")
     return 0
 
 
@@ -72,12 +81,19 @@ def _gradcheck_args(p):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a dotted scenario key before validation, e.g. gradcheck.batch=4 (repeatable)")
     p.add_argument("--out", required=True, help="directory for gradcheck.json, gradients.npz, plots/")
+    p.add_argument("--overwrite", action="store_true", help="replace what an earlier run left in OUT")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures and report.html")
     p.add_argument("--quiet", action="store_true", help="no per-setting lines")
 
 
 def _cmd_gradcheck(args):
-    from .experiments.gradcheck import main_gradcheck
-    return main_gradcheck(args)
+    from .api import gradcheck
+    doc = gradcheck(args.scenario, args.out, overrides=args.set, progress=not args.quiet,
+                    plots=False if args.no_plots else None, overwrite=args.overwrite)
+    print(f"wrote {args.out}/gradcheck.json (exact: {doc['exact']}, {len(doc['estimators'])} settings)")
+    if doc.get("report") is not None:
+        print(f"report: {doc['report']}")
+    return 0
 
 
 #: name → (help, add_arguments(parser), func(args)) of subcommands added by features
@@ -95,8 +111,12 @@ def _compare_args(p):
                    help="comma-separated rules, e.g. ep_symmetric,hep,chl,pc,bp,bp_ff")
     p.add_argument("--seeds", type=int, default=3, help="seeds per rule (scenario seed, +1, ...)")
     p.add_argument("--out", required=True, help="directory for compare.json and one run per rule x seed")
+    p.add_argument("--overwrite", action="store_true", help="replace what an earlier comparison left in OUT")
     p.add_argument("--epochs", type=int, default=None,
                    help="override training.epochs (generative: generative.steps)")
+    p.add_argument("--no-grad-cosine", dest="grad_cosine", action="store_const", const=False, default=None,
+                   help="do not record the cosine to the exact gradient (cos(bp); by default on for "
+                        "train scenarios where the exact gradient is affordable)")
     p.add_argument("--no-plots", action="store_true", help="skip the comparison figures")
     p.add_argument("--run-plots", action="store_true", help="also draw every sub-run's figures")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -107,7 +127,7 @@ def _cmd_compare(args):
     from .experiments.compare import failed_runs
     doc = compare(args.scenario, args.rules, seeds=args.seeds, out=args.out, progress=not args.quiet,
                   plots=False if args.no_plots else None, run_plots=args.run_plots, epochs=args.epochs,
-                  overrides=args.set)
+                  overrides=args.set, grad_cosine=args.grad_cosine, overwrite=args.overwrite)
     print(f"wrote {args.out}/compare.json")
     report = Path(args.out) / "report.html"
     if not args.no_plots and report.exists():
@@ -166,6 +186,9 @@ def _cmd_generate(args):
     info = generate(args.run_dir, n=args.n, sampler=args.sampler, steps=args.steps, out=args.out,
                     seed=args.seed, guidance=args.guidance, plot=not args.no_plots)
     extra = "".join(f", {k} {info[k]:.4g}" for k in ("w2", "conditional_accuracy") if k in info)
+    if "checkpoint_step" in info:
+        of = f" of {info['checkpoint_steps']}" if "checkpoint_steps" in info else ""
+        print(f"sampled the weights of {info['checkpoint']}: training step {info['checkpoint_step']}{of}")
     print(f"wrote {info['samples']} ({info['n']} samples, {info['sampler']} × {info['steps']}, "
           f"{info['seconds']:.1f} s{extra})")
     if info.get("report"):
@@ -222,57 +245,74 @@ COMMANDS["sweep"] = ("run a scenario over a grid of keys x seeds on local proces
                      _sweep_args, _cmd_sweep)
 
 
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows an option's default where it says something (not for flags, required
+    options or options whose absence means "the scenario's value")."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default in (None, False, [], argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"neurosim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="run a scenario file into a run directory")
+    p = sub.add_parser("run", formatter_class=_DefaultsShown, help="run a scenario file into a run directory")
     p.add_argument("scenario")
-    p.add_argument("--out", required=True, help="run directory to write")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--out", required=True, help="run directory to write (refused if it holds files, "
+                                                  "unless --overwrite or --resume)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    where.add_argument("--overwrite", action="store_true", help="replace what an earlier run left in OUT")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a dotted scenario key before validation, e.g. training.epochs=2 (repeatable)")
     p.add_argument("--no-plots", action="store_true", help="skip plots and report.html")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("validate", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="check scenario files without running them")
+    p = sub.add_parser("validate", formatter_class=_DefaultsShown, help="check scenario files without running them")
     p.add_argument("scenario", nargs="+")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a dotted scenario key before validation, e.g. training.epochs=2 (repeatable)")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("plot", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="redraw every figure and report.html of a run directory")
+    p = sub.add_parser("plot", formatter_class=_DefaultsShown, help="redraw every figure and report.html of a run directory")
     p.add_argument("run_dir")
     p.add_argument("--x", choices=("epoch", "wall"), default="epoch",
                    help="x axis of the learning curves: epoch / step, or cumulative wall-clock seconds")
     p.set_defaults(func=_cmd_plot)
 
-    p = sub.add_parser("list", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="list the bundled scenarios")
+    p = sub.add_parser("list", formatter_class=_DefaultsShown, help="list the bundled scenarios")
     p.add_argument("--dir", default=None, help="folder of scenarios (default: ./scenarios)")
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("bench", formatter_class=argparse.ArgumentDefaultsHelpFormatter, help="engine benchmarks (block updates/s, GFLOP/s vs numpy)")
+    p = sub.add_parser("bench", formatter_class=_DefaultsShown, help="engine benchmarks (block updates/s, GFLOP/s vs numpy)")
     p.add_argument("--quick", action="store_true", help="shorter measurements")
     p.set_defaults(func=_cmd_bench)
 
     for name, (help_text, add_args, func) in COMMANDS.items():
-        p = sub.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, help=help_text)
+        p = sub.add_parser(name, formatter_class=_DefaultsShown, help=help_text)
         add_args(p)
         p.set_defaults(func=func)
     return parser
 
 
-#: the kinds whose runs keep a checkpoint ``--resume`` continues from
-RESUMABLE = ("train", "generative", "multitask")
 
 
 def resume_hint(command: str | None, out) -> str:
-    """What ``--resume`` would continue from after an interrupted ``neurosim run --out OUT``."""
-    if command != "run" or out is None:
+    """What ``--resume`` would continue from after an interrupted ``neurosim run --out OUT``
+    (other verbs: that they keep no checkpoint and how to start again)."""
+    if out is None:
         return ""
+    if command in ("compare", "gradcheck"):
+        return f"; {command} keeps no checkpoint: rerun it with --overwrite to start {out} afresh"
+    if command != "run":
+        return ""
+    from .experiments.rundir import RESUMABLE
     out = Path(out)
     try:
         from .scenario.load import load_scenario
@@ -280,7 +320,7 @@ def resume_hint(command: str | None, out) -> str:
     except Exception:  # noqa: BLE001 - interrupted before the scenario was written
         kind = None
     if kind is not None and kind not in RESUMABLE:
-        return f"; a {kind!r} run keeps no checkpoint to resume: rerun it"
+        return f"; a {kind!r} run keeps no checkpoint to resume: rerun it with --overwrite"
     ckpt = out / "checkpoint.npz"
     if not ckpt.is_file():
         return f"; no checkpoint in {out} yet, so --resume would start from the beginning"

@@ -35,3 +35,28 @@ def test_no_citation_of_a_document_outside_the_repository():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     hits += [f"README.md: {m.group(0)}" for m in outside.finditer(readme)]
     assert not hits, "\n".join(hits)
+
+
+def test_every_worked_example_in_scenarios_md_validates():
+    """docs/scenarios.md shows one complete scenario per kind; each must validate as it stands."""
+    import re
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    from neurosim.scenario.load import from_dict
+    from neurosim.scenario.sections import KIND_SECTIONS
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8"), re.S)
+    kinds = [from_dict(tomllib.loads(b), "docs/scenarios.md")["kind"] for b in blocks]
+    assert sorted(kinds) == sorted(KIND_SECTIONS)
+
+
+def test_docs_use_no_internal_phrases():
+    import re
+    internal = re.compile(r"PYTHONPATH=|python -m neurosim\.cli|branch `|[Tt]he talk\b|/work/|the issue\b|issue note")
+    hits = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "neurosim").rglob("*.py"))]:
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if internal.search(line):
+                hits.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()[:80]}")
+    assert not hits, "\n".join(hits)

@@ -221,7 +221,7 @@ def test_fresh_run_removes_the_previous_runs_files_and_keeps_unknown_ones(tmp_pa
     (out / "my_notes.txt").write_text("keep me")
     (out / "generate").mkdir()
     (out / "generate" / "samples.npz").write_bytes(b"old")
-    ns.run(small(training__epochs=1), out, plots=False)
+    ns.run(small(training__epochs=1), out, plots=False, overwrite=True)
     names = sorted(p.name for p in out.iterdir())
     assert names == ["checkpoint.npz", "history.csv", "metrics.json", "my_notes.txt", "network.json",
                      "scenario.toml"]
@@ -229,7 +229,7 @@ def test_fresh_run_removes_the_previous_runs_files_and_keeps_unknown_ones(tmp_pa
     cmp = tmp_path / "cmp"
     ns.compare(small(training__epochs=1), "bp_ff,bp", seeds=1, out=cmp, plots=False)
     (cmp / "bp" / "seed3" / "mine.txt").write_text("keep")
-    ns.compare(small(training__epochs=1), "bp_ff", seeds=1, out=cmp, plots=False)
+    ns.compare(small(training__epochs=1), "bp_ff", seeds=1, out=cmp, plots=False, overwrite=True)
     assert sorted(p.name for p in (cmp / "bp").rglob("*")) == ["mine.txt", "seed3"]
     assert set(json.loads((cmp / "compare.json").read_text())["rules"]) == {"bp_ff"}
 
@@ -268,7 +268,8 @@ def test_resume_hint_without_checkpoint_and_for_relax(tmp_path):
     relax.mkdir()
     (relax / "scenario.toml").write_text(QUICKSTART.read_text())
     assert "no checkpoint to resume" in resume_hint("run", relax)
-    assert resume_hint("compare", tmp_path) == ""
+    assert "rerun it with --overwrite" in resume_hint("compare", tmp_path)
+    assert resume_hint("plot", tmp_path) == ""
 
 
 def test_interrupt_dropped_in_a_finalizer_still_exits_130(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,6 @@
 """EP relaxation throughput vs numpy matmul throughput, in one process.
 
-    PYTHONPATH=. python tools/ep_throughput.py scenarios/digits_ep_vs_bp.toml [--rule ep_symmetric] [--batches 20]
+    python tools/ep_throughput.py scenarios/digits_ep_vs_bp.toml [--rule ep_symmetric] [--batches 20]
 
 Times ``--batches`` training batches of the scenario's rule (estimator gradient only: free phase
 + nudged phases, no optimiser step), counts the flops of the relaxation's matmuls — per tick and

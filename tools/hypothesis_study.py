@@ -70,7 +70,7 @@ def main() -> int:
             changes["multitask__duration"] = args.duration
         scenario = base.with_changes(**changes)
         try:
-            result = ns.run(scenario, out / name, progress=True)
+            result = ns.run(scenario, out / name, progress=True, overwrite=True)  # a study reruns its variants
         except SimulationDiverged as err:  # a finding, not a crash: record it and go on
             rows.append(f"| {name} | diverged: {err} |")
             print(rows[-1])

@@ -31,8 +31,7 @@ from ..scenario.schema import ScenarioError
 from ..scenario.kind_train import RULES
 from ..engine.simulator import SimulationDiverged
 from .run import run_scenario
-from .rundir import (check_out_dir, clean_run_dir, is_run_dir, read_csv, write_csv, write_json,
-                     write_text)
+from .rundir import clean_run_dir, is_run_dir, read_csv, refuse_existing, write_csv, write_json, write_text
 
 SUMMARY_KEYS = ["test_accuracy", "test_accuracy_std", "best_test_accuracy", "train_loss",
                 "wall_seconds", "seconds_per_epoch", "grad_cosine_to_bp"]
@@ -104,12 +103,39 @@ def aggregate_generic(per_seed: list[dict], keys) -> dict:
     return out
 
 
+#: the exact gradient's dense Hessians (particles × free units², float64) are affordable up to
+#: this many entries (200 MB): the digits and MNIST-5k networks are, far larger ones are not
+EXACT_GRADIENT_ENTRIES = 25_000_000
+
+
+def exact_gradient_entries(scenario: Scenario) -> int:
+    """P·n²: the entries of the per-particle Hessians over the n free units that the exact (``bp``)
+    gradient behind ``grad_cosine_to_bp`` solves with, P = the training batch."""
+    t = scenario["training"]
+    n_free = sum(b["size"] for b in scenario["network"]["blocks"] if b["name"] != t["input_block"])
+    return int(t["batch_size"]) * n_free ** 2
+
+
+def grad_cosine_default(scenario: Scenario, grad_cosine: bool | None) -> bool:
+    """Whether a training comparison records the cosine to the exact gradient: ``grad_cosine`` if
+    given; else on when the scenario asks for it or the exact gradient is affordable
+    (:data:`EXACT_GRADIENT_ENTRIES`)."""
+    if grad_cosine is not None:
+        return bool(grad_cosine)
+    return bool(scenario["training"]["grad_cosine"]) or exact_gradient_entries(scenario) <= EXACT_GRADIENT_ENTRIES
+
+
 def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool = False,
-            plots: bool | None = None, run_plots: bool = False, epochs: int | None = None) -> dict:
+            plots: bool | None = None, run_plots: bool = False, epochs: int | None = None,
+            grad_cosine: bool | None = None, overwrite: bool = False) -> dict:
     """Train ``scenario`` under every rule in ``rules`` for ``seeds`` seeds; returns compare.json's dict.
 
     ``plots``: draw the comparison figures (default: the scenario's ``plots``); ``run_plots``:
-    also each sub-run's figures. ``epochs`` overrides ``training.epochs``.
+    also each sub-run's figures. ``epochs`` overrides ``training.epochs``. ``grad_cosine``
+    (train scenarios): record every rule's cosine to the exact gradient once per epoch
+    (``grad_cosine_to_bp``); default: on where the exact gradient is affordable
+    (:func:`grad_cosine_default`). ``overwrite``: replace an existing compare directory ``out``
+    (without it, a non-empty ``out`` is refused).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -124,14 +150,18 @@ def compare(scenario, rules, seeds: int = 3, out="runs/compare", progress: bool 
     variants = {}
     for rule in rules:  # validate every variant before writing anything
         changes = {"training__rule": rule}
+        if kind == "train":
+            changes["training__grad_cosine"] = grad_cosine_default(scenario, grad_cosine)
         if epochs is not None:
             changes[epochs_key] = int(epochs)
         variants[rule] = [scenario.with_changes(seed=base + i, **changes) for i in range(seeds)]
     from .run import require_packages
     require_packages(scenario)  # a missing optional package stops the study, not each run
-    out = check_out_dir(out, what="compare")
+    out = refuse_existing(out, overwrite, resumable=False, what="compare")
     clean_compare_dir(out)
     out.mkdir(parents=True, exist_ok=True)
+    if kind == "train":  # the file beside compare.json says what every rule ran with
+        scenario = scenario.with_changes(training__grad_cosine=grad_cosine_default(scenario, grad_cosine))
     write_text(out / "scenario.toml", scenario.to_toml())
     summary, history, runs = {}, [], []
     start = time.perf_counter()

@@ -168,7 +168,11 @@ class GradcheckJob(Job):
             entry.update(cosine_total=None, rel_error_total=None, per_projection={},
                          error=str(err).split("\n")[0])
             self.results[name] = entry
-            if self.progress:
+            if self.progress and opts.get("beta") is not None:  # expected at large |β|: not a fault of dt
+                why = entry["error"].split(" is outside the radius of validity: ")[-1]
+                why = why.replace("; lower dt or the weight gains", "").replace("; lower beta", "")
+                print(f"  {name:32s} outside the estimator's radius at |β| = {opts['beta']:g} ({why})")
+            elif self.progress:
                 print(f"  {name:32s} failed: {entry['error']}")
             return None
         entry.update(_compare(est, self.exact))

@@ -80,10 +80,14 @@ PRECHECKS = {"gradcheck": _check_gradcheck,
 
 @dataclass
 class RunResult:
+    """What a run returns: ``metrics`` (metrics.json), ``history`` (history.csv, one dict per epoch
+    or step), ``traces`` (traces.npz: ``traces["activity/h1"]`` is (time, particles, units),
+    ``traces["energy"]``, ``traces["time"]`` …; empty for kinds that record none) and ``report``."""
     run_dir: Path
     metrics: dict
     history: list = field(default_factory=list)
     report: Path | None = None      # run_dir/report.html when plots were drawn
+    traces: dict = field(default_factory=dict)
 
 
 def network_json(scenario: Scenario) -> dict:
@@ -160,4 +164,4 @@ def run_scenario(scenario, out, resume: bool = False, progress: bool = True,
         from ..plotting import plot_and_report
         report = plot_and_report(run_dir)
     history = read_csv(run_dir / "history.csv") if (run_dir / "history.csv").exists() else []
-    return RunResult(run_dir, metrics, history, report)
+    return RunResult(run_dir, metrics, history, report, dict(traces or {}))

@@ -22,6 +22,8 @@ RUN_FILES = ("scenario.toml", "network.json", "metrics.json", "traces.npz", "che
              "samples.npz", "inpainting.npz", "gradcheck.json", "gradients.npz", "report.html",
              "compare.json", "compare.csv", "compare_history.csv", "compare_runs.csv", "error.txt")
 RUN_FOLDERS = ("plots", "generate")
+#: the kinds whose runs keep a checkpoint ``--resume`` continues from
+RESUMABLE = ("train", "generative", "multitask")
 #: what a resumed run redraws (or must not keep showing when it draws nothing)
 DERIVED = ("report.html", "plots", "metrics.json", "error.txt")
 
@@ -159,6 +161,23 @@ def check_out_dir(out, what: str = "run") -> Path:
     if out.is_dir() and any(out.iterdir()) and not ours:
         raise RunDirError(f"{out}: exists and is not a neurosim {what} directory; choose another --out")
     return check_writable(out)
+
+
+def refuse_existing(out, overwrite: bool = False, resume: bool = False, resumable: bool = True,
+                    what: str = "run") -> Path:
+    """Refuse (RunDirError, exit 2, nothing written) an ``--out`` a run must not write
+    (:func:`check_out_dir`: not a directory, someone else's files, not writable) and one that
+    already holds an earlier run, unless ``overwrite`` (replace it) or ``resume`` (continue it)
+    says what to do with it. ``resumable``: whether the verb offers ``--resume``. An empty or
+    absent directory is fine."""
+    out = check_out_dir(out, what)
+    if overwrite or resume or not out.is_dir() or not any(out.iterdir()):
+        return out
+    how = "--overwrite to replace it or --resume to continue it" if resumable else "--overwrite to replace it"
+    api = "overwrite=True or resume=True" if resumable else "overwrite=True"
+    earlier = "comparison" if what == "compare" else "run"
+    raise RunDirError(f"{out}: already holds an earlier {earlier}; pass {how} (API: {api}), "
+                      "or choose another --out")
 
 
 def check_writable(path) -> Path:

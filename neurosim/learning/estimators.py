@@ -243,7 +243,8 @@ class HEPContinuous(ContinuousEstimator):
 
 
 class BaselineHebb(ContinuousEstimator):
-    """The talk's "Hebbian product minus its usual value": λ(t) = β cos ωt, running mean Ḡ with
+    """The "Hebbian product minus its usual value" of the keynote *Learning and Inference Based on
+    Diffusion and Flow*: λ(t) = β cos ωt, running mean Ḡ with
     time constant ``tau_avg`` (default one period), Δθ ∝ ∫ (G − Ḡ) cos ωt dt, scaled by 2/(KTβ)."""
 
     name = "baseline_hebb"

@@ -1,0 +1,115 @@
+"""The bundled scenarios as a user meets them: the command each is meant for, how long that
+command takes on 2 cores, and — for every study longer than two minutes — a quick variant
+(the same command with ``--set`` changes) that finishes in two minutes or less.
+
+``neurosim list`` prints this; the docs quote the same figures beside every long command, and
+``tests/test_catalog.py`` validates every quick variant. Durations are whole-process wall times
+(``neurosim …`` from start to exit, numba's first compilation included) on a 2-core machine
+shared with other jobs, so they are upper bounds; ``how`` says how each was obtained.
+
+To update a figure after a speed-up, re-time the command and change ``seconds`` (and ``how``) here
+and the sentence beside the command in the docs (grep for the scenario's name).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: a study longer than this (seconds) is "long": it needs a quick variant and a stated duration
+LONG_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """``verb`` and ``args``: the command line ``neurosim VERB SCENARIO ARGS --out OUT``;
+    ``seconds``: its measured wall time; ``quick``: the ``--set`` changes (and extra ``args``) of the
+    quick variant, ``quick_seconds`` its measured wall time."""
+
+    verb: str
+    seconds: float
+    how: str
+    args: tuple[str, ...] = ()
+    quick: tuple[str, ...] = ()
+    quick_args: tuple[str, ...] = ()
+    quick_seconds: float | None = None
+    out: str = ""
+
+    @property
+    def long(self) -> bool:
+        return self.seconds > LONG_SECONDS
+
+    def command(self, path, quick: bool = False) -> str:
+        """The shell command, e.g. ``neurosim run scenarios/x.toml --out runs/x``."""
+        args = list(self.quick_args if quick and self.quick_args else self.args)
+        sets = [f"--set {s}" for s in self.quick] if quick else []
+        out = self.out or f"runs/{Path(path).stem}"
+        return " ".join(["neurosim", self.verb, str(path), *args, *sets, "--out", out + ("_quick" if quick else "")])
+
+
+#: scenario name (file stem) → Entry. Figures: see each ``how``.
+#: ``seconds`` is the command's CPU time (user + sys, one thread) measured on this project's 2-core
+#: machine, which is its wall time when the machine is otherwise idle; ``how`` gives the wall time
+#: seen at the load it ran under, or the extrapolation.
+CATALOG: dict[str, Entry] = {
+    "quickstart": Entry("run", 8.0, "measured: 7.3 s CPU, 27 s wall at load 14 (80 s wall the first "
+                        "time, numba compiling)"),
+    "xor_ep": Entry("run", 4.0, "measured: 3.9 s CPU, 14 s wall at load 15"),
+    "gradcheck_layered": Entry("gradcheck", 17.0, "measured: 17 s CPU, 62 s wall at load 15"),
+    "gradcheck_graph": Entry("gradcheck", 11.0, "measured: 11 s CPU, 36 s wall at load 10"),
+    "digits_ep_vs_bp": Entry(
+        "compare", 130.0, "measured: 317 s wall at load 11 for the whole command (cos(bp) on); ≈ 2 min "
+        "idle from the CPU share of its 1-epoch version (8.2 s CPU of 21 s wall); docs/training.md: 100 s "
+        "without cos(bp)",
+        args=("--rules", "ep_symmetric,hep,bp_ff", "--seeds", "3"),
+        quick=("training.epochs=2",), quick_args=("--rules", "ep_symmetric,bp_ff", "--seeds", "1"),
+        quick_seconds=12.0, out="runs/compare"),
+    "mnist5k_ep_vs_bp": Entry(
+        "compare", 100.0, "docs/training.md: 97 s for ep_symmetric + bp_ff, 5 epochs, 1 seed at load 5-6; "
+        "its first epoch measured here: 80 s wall at load 10, 26 s CPU",
+        args=("--rules", "ep_symmetric,bp_ff", "--seeds", "1", "--set", "training.epochs=5"),
+        out="runs/mnist_cmp"),
+    "toy2d_moons_flow": Entry(
+        "run", 720.0, "extrapolated: 500 steps measured (121 s of training, 32 s of sampling, 175 s wall at "
+        "load 12, 54 s CPU); 8000 steps ≈ 2000 s wall at that load, ≈ 10 min idle; docs/generative-network.md "
+        "measured 711 s of training at load 4-6",
+        quick=("generative.steps=500",), quick_seconds=54.0, out="runs/moons"),
+    "toy2d_8gaussians_diffusion": Entry(
+        "run", 300.0, "extrapolated: 500 steps measured (98 s of training, 157 s wall at load 11, 46 s CPU); "
+        "4000 steps ≈ 840 s wall at that load, ≈ 4 min idle; docs/generative-network.md measured 273 s of "
+        "training at load 4-6; the quick variant: 22 s CPU, 69 s wall at load 17",
+        quick=("generative.steps=300", "generative.n_eval=500"), quick_seconds=22.0, out="runs/gaussians"),
+    "score_composition": Entry(
+        "run", 420.0, "extrapolated: 300 steps with 200 samples × 20 Langevin steps per level measured (44 s "
+        "of training, 9 s of sampling, 68 s wall at load 11, 20 s CPU); 3000 steps and 2000 × 200 ≈ 1330 s "
+        "wall at that load, ≈ 7 min idle",
+        quick=("generative.steps=300", "generative.n_eval=200", "generative.sampler_steps=20"),
+        quick_seconds=20.0, out="runs/composition"),
+    "digits_conditional_generation": Entry(
+        "run", 240.0, "extrapolated: 200 steps measured (19 s of training, 28 s of sampling, 62 s wall at "
+        "load 12, 24 s CPU); 2000 steps ≈ 235 s wall at that load; docs/generative-network.md measured 319 s "
+        "of training at load 4-6",
+        quick=("generative.steps=200",), quick_seconds=24.0, out="runs/digits_gen"),
+    # brain_multitask is being made faster: after re-timing the bundled run, update seconds and how
+    # here and the "≈ 45 min" beside its command in README.md, docs/index.md and docs/hypothesis.md
+    "brain_multitask": Entry(
+        "run", 2700.0, "docs/hypothesis.md: ≈ 45 min on 2 cores with all controls (43 min with another "
+        "job on the second core), before the speed-up of the concurrent run and controls",
+        quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
+               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=38.0, out="runs/brain"),
+}
+
+
+def duration_text(seconds: float | None) -> str:
+    """``45 s``, ``12 min``, ``1.5 h``: a duration the way the docs state it."""
+    if seconds is None:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def entry(path) -> Entry | None:
+    """The catalog entry of a bundled scenario file (by its name), or None for any other file."""
+    return CATALOG.get(Path(path).stem)
