@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "neurosim"
 ALLOWED = {
     "options": set(),
     "metrics": set(),
+    "catalog": set(),   # the bundled scenarios' commands and measured durations: a plain table
     "data": {"options"},
     "model": {"options"},
     "build": {"model", "options"},
@@ -29,7 +30,7 @@ ALLOWED = {
     "experiments": {"scenario", "learning", "generative", "engine", "build", "model", "data", "options",
                     "metrics", "plotting"},
     "api": {"experiments", "scenario", "plotting", "learning", "generative", "engine", "build", "model",
-            "data", "options", "metrics"},
+            "data", "options", "metrics", "catalog"},
 }
 ALLOWED["cli"] = set(ALLOWED) | {"api"}
 TOP_LEVEL = {"__init__", "__version__"}
