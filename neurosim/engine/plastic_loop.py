@@ -11,8 +11,8 @@ task_start, task_stop, block_task, block_val, i_sw, trace):
 * on: the condition blocks are clamped to g(t)·data (g the fade gain), the target blocks freed
   and nudged with λ_k(t) = amp·cos(ω_k t) (kind 1) or amp·e^{iω_k t} (kind 2);
 * off: the nudges cleared, every block of the task clamped to 0 (a silent port);
-* while a task fades, its condition blocks are re-clamped to g(t)·data at their own clock's
-  events (``poisson``) or every tick;
+* while a task fades, its condition blocks are re-clamped to g(t)·data whenever a block that
+  reads them updates (``poisson``) or every tick;
 * ``trace`` (probe sample, task, 3) gets (clamped?, g(t), Re λ_k(t)) on the probe clock.
 
 Before any state change (update, clamp, fade) the synapses reading the block are integrated up
@@ -130,10 +130,10 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                        ev_time, ev_block, n_ev):
     """``kernels.run_events`` with plasticity and the timeline: before the event at t_next, the
     switches due by then (probes due before a switch see the state before it); at the event, a
-    free block's synapses are integrated to t_next and it updates, a fading condition block is
-    re-clamped. At t_end every synapse is brought up to t_end. Same returns as run_events."""
+    free block's fading neighbours are re-clamped to g(t_next)·data, its synapses integrated to
+    t_next, and it updates. At t_end every synapse is brought up to t_end. Same returns as run_events."""
     P = topo[0]
-    tau = topo[6]
+    tau, adj_ptr, adj_other = topo[6], topo[11], topo[13]
     ebuf = np.zeros(P, dtype=x.dtype)
     k_draws = draws.shape[1]
     sw_time, i_sw = tl[0], tl[20]
@@ -165,6 +165,12 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
         if free[b]:
             if n_ev >= ev_time.shape[0]:
                 return EVENTS_FULL, t_next, seq, n_probe, n_ev, b
+            # a fading condition block is re-clamped when a block that reads it updates: its
+            # ramp is then as fine as its readers see it, and costs no extra integration
+            for j in range(adj_ptr[b], adj_ptr[b + 1]):
+                o = adj_other[j]
+                if not free[o] and _fading(tl, o):
+                    _show(topo, pl, tl, o, t_next, x, r, w, bias)
             touch(topo, pl, b, t_next, r, w, bias)
             elapsed = t_next - last[b]
             n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
@@ -177,8 +183,6 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
             ev_time[n_ev] = t_next
             ev_block[n_ev] = b
             n_ev += 1
-        elif _fading(tl, b):
-            _show(topo, pl, tl, b, t_next, x, r, w, bias)
         last[b] = t_next
         heap_t[0] = t_next + draws[b, draw_pos[b]] / rate[b]
         draw_pos[b] += 1
