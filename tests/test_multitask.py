@@ -243,8 +243,8 @@ def test_bp_control_leaves_out_particles_that_are_not_at_a_fixed_point():
     grad, valid = fixed_point_gradient(problem)
     exact, _ = get_estimator("bp").gradient(problem)
     assert valid.all()
-    for kind, name, g in exact.items():
-        assert np.array_equal(getattr(grad, kind)[name], g)  # nothing changes where bp is valid
+    for kind, name, g in exact.items():  # nothing changes where bp is valid (CG vs the dense solve)
+        np.testing.assert_allclose(getattr(grad, kind)[name], g, rtol=1e-8, atol=1e-12 * np.abs(g).max())
     short = RelaxConfig(scheduler="sync", dt=0.1, integrator="exp", free_duration=0.2, tol=None)
     grad, valid = fixed_point_gradient(Problem(build(net, params, 4), {"in": x_in}, "out", y, "mse", short))
     assert grad is None and not valid.any() and MAX_RESIDUAL < 1  # nothing converged in 0.2 τ
