@@ -190,6 +190,7 @@ def _switch_leak(fade: float) -> float:
     run = ConcurrentRun(sc, [dataclasses.replace(t, lam=0.0) for t in task_specs(sc)], train,
                         net.init_params(sc.rng("params")))
     run.plasticity.apply = False
+    run.plasticity.keep_total = True
     run.run()
     gain = run.gain_trace["inpaint"]
     assert gain.min() >= 0.0 and gain.max() <= 1.0

@@ -38,7 +38,7 @@ RULE_IDS = {"none": RULE_NONE, "hep_continuous": RULE_HEP, "baseline_hebb": RULE
 SCHEDULE_IDS = {"constant": 0, "cosine": 1}
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rule_coefficient(rule, omegas, beta, tau_avg, t0, t1):
     """C(t₀, t₁) of the module docstring (complex; real for the real-valued rules)."""
     d = t1 - t0
@@ -55,7 +55,7 @@ def rule_coefficient(rule, omegas, beta, tau_avg, t0, t1):
     return tot / beta
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lr_at(pl, t):
     """η(t): lr, or lr·(f + (1 − f)·½(1 + cos π t/T)) under the cosine schedule."""
     lr, schedule, final, horizon = pl[4], pl[5], pl[6], pl[7]
@@ -65,7 +65,7 @@ def lr_at(pl, t):
     return lr * (final + (1.0 - final) * 0.5 * (1.0 + np.cos(np.pi * s)))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_silent(r, P, offsets, b):
     """True when ρ(x_b) is zero for every particle (an idle port): H is then zero too."""
     for i in range(P * offsets[b], P * offsets[b + 1]):
@@ -76,24 +76,74 @@ def _is_silent(r, P, offsets, b):
 
 @njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
 def _hebb(ra, rb, out):
-    """out (n_a, n_b) ← ρ_aᵀ ρ_b / P."""
+    """out (n_a, n_b) ← ρ_aᵀ ρ_b / P (BLAS)."""
+    np.dot(ra.T, rb, out)
+    out /= ra.shape[0]
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _update_small(ra, rb, row, hbar, w, total, o, coef, decay, apply, keep, hep):
+    """:func:`_update` with H computed row by row (small blocks, no BLAS): row i of ρ_aᵀρ_b/P
+    goes to ``row`` and is used while it is in cache; one call per projection."""
     P, na = ra.shape
     nb = rb.shape[1]
-    if P * na * nb >= BLAS_MIN_WORK:
-        np.dot(ra.T, rb, out)
-        out /= P
-        return
+    c = coef.real
     for i in range(na):
         for j in range(nb):
-            out[i, j] = out[i, j] * 0.0
-    for p in range(P):
-        for i in range(na):
+            row[j] = row[j] * 0.0
+        for p in range(P):
             a = ra[p, i] / P
             for j in range(nb):
-                out[i, j] += a * rb[p, j]
+                row[j] += a * rb[p, j]
+        base = o + i * nb
+        if apply and not keep and not hep:  # the run's case, kept branch-free so it vectorises
+            for j in range(nb):
+                d = row[j] - hbar[base + j]
+                w[base + j] += d.real * c
+                hbar[base + j] = row[j] - d * decay
+            continue
+        for j in range(nb):
+            d = row[j] - hbar[base + j]
+            dw = (d * coef).real if hep else d.real * c
+            if apply:
+                w[base + j] += dw
+            if keep:
+                total[base + j] += dw
+            hbar[base + j] = row[j] - d * decay
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _update(h, hbar, w, total, o, coef, decay, apply, keep, hep):
+    """ΔW = Re[(h − H̄)·coef] on the flat slice o … o + len(h); H̄ ← h − (h − H̄)·decay."""
+    n = h.shape[0]
+    if hep:
+        for i in range(n):
+            d = h[i] - hbar[o + i]
+            dw = (d * coef).real
+            if apply:
+                w[o + i] += dw
+            if keep:
+                total[o + i] += dw
+            hbar[o + i] = h[i] - d * decay
+        return
+    c = coef.real
+    if apply and not keep:
+        for i in range(n):
+            d = h[i] - hbar[o + i]
+            w[o + i] += d.real * c
+            hbar[o + i] = h[i] - d * decay
+        return
+    for i in range(n):
+        d = h[i] - hbar[o + i]
+        dw = d.real * c
+        if apply:
+            w[o + i] += dw
+        if keep:
+            total[o + i] += dw
+        hbar[o + i] = h[i] - d * decay
+
+
+@njit(cache=True, inline="always")
 def integrate_projection(topo, pl, k, t, r, w):
     """Integrate projection k's synapses over [last_k, t] (module docstring); last_k ← t."""
     P, sizes, offsets, w_off, proj_pre, proj_post = topo[0], topo[1], topo[2], topo[7], topo[15], topo[16]
@@ -107,38 +157,23 @@ def integrate_projection(topo, pl, k, t, r, w):
     a, b = proj_pre[k], proj_post[k]
     na, nb = sizes[a], sizes[b]
     o = w_off[k]
-    n = na * nb
-    h = hbuf[:n].reshape((na, nb))
-    if _is_silent(r, P, offsets, a) or _is_silent(r, P, offsets, b):
-        h[:, :] = 0.0
-    else:
-        _hebb(block_matrix(r, P, offsets, a), block_matrix(r, P, offsets, b), h)
     coef = rule_coefficient(rule, omegas, beta, tau_avg, t0, t) * lr_at(pl, t)
     decay = np.exp(-(t - t0) / tau_avg)
-    hf = hbuf[:n]
-    apply, keep = flags[0], flags[1]
-    if rule == RULE_HEP:
-        for i in range(n):
-            d = hf[i] - hbar[o + i]
-            dw = (d * coef).real
-            if apply:
-                w[o + i] += dw
-            if keep:
-                total_w[o + i] += dw
-            hbar[o + i] = hf[i] - d * decay
-    else:
-        c = coef.real
-        for i in range(n):
-            d = hf[i] - hbar[o + i]
-            dw = d.real * c
-            if apply:
-                w[o + i] += dw
-            if keep:
-                total_w[o + i] += dw
-            hbar[o + i] = hf[i] - d * decay
+    apply, keep, hep = flags[0], flags[1], rule == RULE_HEP
+    if _is_silent(r, P, offsets, a) or _is_silent(r, P, offsets, b):
+        h = hbuf[:na * nb]
+        h[:] = 0.0
+        _update(h, hbar, w, total_w, o, coef, decay, apply, keep, hep)
+        return
+    ra, rb = block_matrix(r, P, offsets, a), block_matrix(r, P, offsets, b)
+    if P * na * nb >= BLAS_MIN_WORK:
+        _hebb(ra, rb, hbuf[:na * nb].reshape((na, nb)))
+        _update(hbuf[:na * nb], hbar, w, total_w, o, coef, decay, apply, keep, hep)
+        return
+    _update_small(ra, rb, hbuf[:nb], hbar, w, total_w, o, coef, decay, apply, keep, hep)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def integrate_bias(topo, pl, b, t, r, bias):
     """Integrate block b's biases (signal ρ̄(x_b), times the bias scale) over [last_b, t]."""
     P, sizes, offsets = topo[0], topo[1], topo[2]
@@ -167,7 +202,7 @@ def integrate_bias(topo, pl, b, t, r, bias):
         bbar[off + i] = m - d * decay
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def touch(topo, pl, b, t, r, w, bias):
     """x_b is about to change at t: bring every synapse that reads it up to t."""
     if pl[0] == RULE_NONE:

@@ -133,6 +133,7 @@ class ConcurrentRun:
             e.task = self.active[e.task]
         self.omegas = [2 * np.pi / self.period(k) for k in self.active]
         self.plasticity = EventPlasticity(self.compiled, self.omegas, self.cfg, self.horizon)
+        self.plasticity.keep_total = False  # the run reads the weights, not the sum of updates
         self.timeline = TimelineCompiler(self.compiled, tasks, self.active, self.omegas,
                                          2 if complex_states else 1)
         self.switches = switches(self.episodes)

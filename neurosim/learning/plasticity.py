@@ -181,6 +181,16 @@ class EventPlasticity:
                       self.total_w, self.total_b, self.last_k, self.last_b, np.zeros(n_h, dt))
 
     @property
+    def keep_total(self) -> bool:
+        """Whether the applied updates are also summed into :meth:`total_update` (on by default;
+        a long run that never reads the sum turns it off)."""
+        return bool(self.flags[1])
+
+    @keep_total.setter
+    def keep_total(self, value: bool):
+        self.flags[1] = bool(value)
+
+    @property
     def apply(self) -> bool:
         return bool(self.flags[0])
 
