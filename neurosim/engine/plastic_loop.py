@@ -23,9 +23,63 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _heap_sift_down,
-                      _record_probe, apply_step, compute_drive, lam_at, refresh_rho, step_size)
+from ..model.activations import drho_given_rho
+from .kernels import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _acc_matmul,
+                      _heap_sift_down, _record_probe, apply_step, block_matrix, compute_drive,
+                      lam_at, refresh_rho, row_logsumexp, step_size)
 from .plastic_rule import flush, touch
+
+
+@njit(cache=True)
+def _input(topo, b, r, w, bias, hb, scratch):
+    """h_b = b_b + Σ ρ(x_a) W_ab + Σ ρ(x_c) W_bcᵀ (P, n): the part of ``kernels.compute_drive``
+    that only the neighbours set — constant over the sub-steps of one update, computed once."""
+    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
+    adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
+    n, off = sizes[b], offsets[b]
+    for p in range(P):
+        for i in range(n):
+            hb[p, i] = bias[off + i]
+    for j in range(adj_ptr[b], adj_ptr[b + 1]):
+        k, o = adj_proj[j], adj_other[j]
+        ro = block_matrix(r, P, offsets, o)
+        if adj_side[j] == 0:
+            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), hb, scratch, False)
+        else:
+            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), hb, scratch, True)
+
+
+@njit(cache=True)
+def _finish(topo, nudge, b, t, x, r, g, w, target, hb):
+    """g_b ← ρ'(x_b) ⊙ h_b − x_b + memory term − λ_b(t) ∂C_b/∂x_b (the rest of compute_drive)."""
+    P, sizes, offsets, act, mem_n, mem_off, mem_beta = topo[0], topo[1], topo[2], topo[3], topo[8], topo[9], topo[10]
+    n = sizes[b]
+    xb, gb, rb = block_matrix(x, P, offsets, b), block_matrix(g, P, offsets, b), block_matrix(r, P, offsets, b)
+    a = act[b]
+    for p in range(P):
+        for i in range(n):
+            gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * hb[p, i] - xb[p, i]
+    m = mem_n[b]
+    if m > 0:
+        kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
+        z = np.dot(xb, kmat) * mem_beta[b]
+        for p in range(P):
+            lse = row_logsumexp(z[p])
+            for q in range(m):
+                z[p, q] = np.exp(z[p, q] - lse)
+        gb += np.dot(z, kmat.T)
+    cost = nudge[0][b]
+    if cost != 0:
+        lam = lam_at(nudge, b, t)
+        tb = block_matrix(target, P, offsets, b)
+        for p in range(P):
+            if cost == 1:
+                for i in range(n):
+                    gb[p, i] -= lam * (xb[p, i] - tb[p, i])
+            else:
+                lse = row_logsumexp(xb[p])
+                for i in range(n):
+                    gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
 
 
 @njit(cache=True)
@@ -128,13 +182,15 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                        max_step, t_end, heap_t, heap_seq, heap_id, seq, last, rate, draws, draw_pos,
                        probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
                        ev_time, ev_block, n_ev):
-    """``kernels.run_events`` with plasticity and the timeline: before the event at t_next, the
+    """``kernels.run_events`` with plasticity and the timeline (the neighbours' input of an update
+    computed once for all its sub-steps, the neighbours being frozen during them): before the event at t_next, the
     switches due by then (probes due before a switch see the state before it); at the event, a
     free block's fading neighbours are re-clamped to g(t_next)·data, its synapses integrated to
     t_next, and it updates. At t_end every synapse is brought up to t_end. Same returns as run_events."""
-    P = topo[0]
+    P, sizes = topo[0], topo[1]
     tau, adj_ptr, adj_other = topo[6], topo[11], topo[13]
     ebuf = np.zeros(P, dtype=x.dtype)
+    hbuf = np.zeros(P * np.max(sizes), dtype=x.dtype)
     k_draws = draws.shape[1]
     sw_time, i_sw = tl[0], tl[20]
     n_sw = sw_time.shape[0]
@@ -175,9 +231,10 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
             elapsed = t_next - last[b]
             n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
             gamma = step_size(integrator, elapsed / n_sub, tau[b])
+            hb = hbuf[:P * sizes[b]].reshape((P, sizes[b]))
+            _input(topo, b, r, w, bias, hb, scratch)
             for sub in range(n_sub):
-                compute_drive(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w,
-                              bias, target, scratch)
+                _finish(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w, target, hb)
                 if not apply_step(topo, b, gamma, x, r, g):
                     return DIVERGED, t_next, seq, n_probe, n_ev, b
             ev_time[n_ev] = t_next
