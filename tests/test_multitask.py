@@ -265,3 +265,49 @@ def test_bp_control_leaves_out_particles_that_are_not_at_a_fixed_point():
 def test_control_status_names_the_failure(metric, final, initial, chance, failure, expected):
     from neurosim.experiments.multitask_controls import control_status
     assert control_status(metric, final, initial, chance, failure).startswith(expected)
+
+
+def _traced_run(scheduler):
+    """The tiny inpaint run with the probes on for its whole length, weights learning."""
+    import dataclasses
+    from neurosim.data import load_dataset
+    from neurosim.data.multimodal import modality_fields
+    from neurosim.experiments.multitask import ConcurrentRun, task_specs
+    from neurosim.experiments.setup import make_network
+    data = copy.deepcopy(_tiny_multitask(0.004).data)
+    data["tasks"][0].update(fade=4.0)
+    data["multitask"].update(duration=120.0, probe_until=120.0, probe_interval=0.25)
+    data["simulation"].update(scheduler=scheduler, dt=0.25 if scheduler == "poisson" else 0.05)
+    sc = from_dict(data, "traced")
+    mt = sc["multitask"]
+    train, _ = modality_fields(load_dataset(mt["dataset"], seed=0), sc.rng("data"), mt["code_dim"], mt["code_noise"])
+    net = make_network(sc["network"])
+    run = ConcurrentRun(sc, task_specs(sc), train, net.init_params(sc.rng("params")))
+    w0 = run.compiled.w.copy()
+    run.run(lambda t, p: None, 40.0)
+    return run, w0
+
+
+@pytest.mark.parametrize("scheduler", ["poisson", "sync"])
+def test_the_kernel_plays_the_timeline_and_traces_it_on_the_probe_clock(scheduler):
+    from neurosim.engine.plastic_loop import fade_gain
+    run, w0 = _traced_run(scheduler)
+    tr = run.traces()
+    t = tr["time"]
+    on = np.zeros(len(t), dtype=bool)
+    gain = np.zeros(len(t))
+    for e in run.episodes:
+        inside = (t > e.start + 1e-9) & (t < e.stop - 1e-9)
+        on |= inside
+        gain[inside] = [fade_gain(4.0, e.start, e.stop, s) for s in t[inside]]
+    # away from a switch (a tick scheduler plays it at the next tick) the traces are the timeline's
+    near = np.zeros(len(t), dtype=bool)
+    for e in run.episodes:
+        near |= (np.abs(t - e.start) <= 0.05 + 1e-9) | (np.abs(t - e.stop) <= 0.05 + 1e-9)
+    assert len(run.episodes) >= 2 and on.any() and (~on).any()
+    np.testing.assert_array_equal(tr["clamp/inpaint"][~near].astype(bool), on[~near])
+    np.testing.assert_allclose(tr["gain/inpaint"][~near], gain[~near], atol=0.05 / 4.0 + 1e-12)
+    lam = tr["lambda/inpaint"]
+    assert np.all(lam[~on & ~near] == 0) and np.abs(lam[on & ~near]).max() == pytest.approx(0.25, abs=0.01)
+    assert np.abs(run.compiled.w - w0).max() > 0  # the synapses learned during the run
+    assert run.finished and not run.showing.keys() - {0}
