@@ -311,3 +311,7 @@ def test_the_kernel_plays_the_timeline_and_traces_it_on_the_probe_clock(schedule
     assert np.all(lam[~on & ~near] == 0) and np.abs(lam[on & ~near]).max() == pytest.approx(0.25, abs=0.01)
     assert np.abs(run.compiled.w - w0).max() > 0  # the synapses learned during the run
     assert run.finished and not run.showing.keys() - {0}
+    again, _ = _traced_run(scheduler)  # same scenario and seed: bit-identical weights and traces
+    assert np.array_equal(again.compiled.w, run.compiled.w) and np.array_equal(again.compiled.bias, run.compiled.bias)
+    for k, v in again.traces().items():
+        assert np.array_equal(v, tr[k]), k
