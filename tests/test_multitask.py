@@ -190,6 +190,7 @@ def _switch_leak(fade: float) -> float:
     run = ConcurrentRun(sc, [dataclasses.replace(t, lam=0.0) for t in task_specs(sc)], train,
                         net.init_params(sc.rng("params")))
     run.plasticity.apply = False
+    run.plasticity.keep_total = True
     run.run()
     gain = run.gain_trace["inpaint"]
     assert gain.min() >= 0.0 and gain.max() <= 1.0
@@ -240,11 +241,13 @@ def test_bp_control_leaves_out_particles_that_are_not_at_a_fixed_point():
     net, params, x_in, y = _small_problem()
     converged = RelaxConfig(scheduler="sync", dt=0.1, integrator="exp", free_duration=200.0, tol=1e-10, check_every=2.0)
     problem = Problem(build(net, params, 4), {"in": x_in}, "out", y, "mse", converged)
-    grad, valid = fixed_point_gradient(problem)
+    grad, valid = fixed_point_gradient(problem, matrix_free=True)
     exact, _ = get_estimator("bp").gradient(problem)
     assert valid.all()
-    for kind, name, g in exact.items():
-        assert np.array_equal(getattr(grad, kind)[name], g)  # nothing changes where bp is valid
+    dense, _ = fixed_point_gradient(problem, matrix_free=False)
+    for kind, name, g in exact.items():  # nothing changes where bp is valid (CG vs the dense solve)
+        np.testing.assert_allclose(getattr(grad, kind)[name], g, rtol=1e-8, atol=1e-12 * np.abs(g).max())
+        assert np.array_equal(getattr(dense, kind)[name], g)
     short = RelaxConfig(scheduler="sync", dt=0.1, integrator="exp", free_duration=0.2, tol=None)
     grad, valid = fixed_point_gradient(Problem(build(net, params, 4), {"in": x_in}, "out", y, "mse", short))
     assert grad is None and not valid.any() and MAX_RESIDUAL < 1  # nothing converged in 0.2 τ
@@ -262,3 +265,53 @@ def test_bp_control_leaves_out_particles_that_are_not_at_a_fixed_point():
 def test_control_status_names_the_failure(metric, final, initial, chance, failure, expected):
     from neurosim.experiments.multitask_controls import control_status
     assert control_status(metric, final, initial, chance, failure).startswith(expected)
+
+
+def _traced_run(scheduler):
+    """The tiny inpaint run with the probes on for its whole length, weights learning."""
+    import dataclasses
+    from neurosim.data import load_dataset
+    from neurosim.data.multimodal import modality_fields
+    from neurosim.experiments.multitask import ConcurrentRun, task_specs
+    from neurosim.experiments.setup import make_network
+    data = copy.deepcopy(_tiny_multitask(0.004).data)
+    data["tasks"][0].update(fade=4.0)
+    data["multitask"].update(duration=120.0, probe_until=120.0, probe_interval=0.25)
+    data["simulation"].update(scheduler=scheduler, dt=0.25 if scheduler == "poisson" else 0.05)
+    sc = from_dict(data, "traced")
+    mt = sc["multitask"]
+    train, _ = modality_fields(load_dataset(mt["dataset"], seed=0), sc.rng("data"), mt["code_dim"], mt["code_noise"])
+    net = make_network(sc["network"])
+    run = ConcurrentRun(sc, task_specs(sc), train, net.init_params(sc.rng("params")))
+    w0 = run.compiled.w.copy()
+    run.run(lambda t, p: None, 40.0)
+    return run, w0
+
+
+@pytest.mark.parametrize("scheduler", ["poisson", "sync"])
+def test_the_kernel_plays_the_timeline_and_traces_it_on_the_probe_clock(scheduler):
+    from neurosim.engine.plastic_loop import fade_gain
+    run, w0 = _traced_run(scheduler)
+    tr = run.traces()
+    t = tr["time"]
+    on = np.zeros(len(t), dtype=bool)
+    gain = np.zeros(len(t))
+    for e in run.episodes:
+        inside = (t > e.start + 1e-9) & (t < e.stop - 1e-9)
+        on |= inside
+        gain[inside] = [fade_gain(4.0, e.start, e.stop, s) for s in t[inside]]
+    # away from a switch (a tick scheduler plays it at the next tick) the traces are the timeline's
+    near = np.zeros(len(t), dtype=bool)
+    for e in run.episodes:
+        near |= (np.abs(t - e.start) <= 0.05 + 1e-9) | (np.abs(t - e.stop) <= 0.05 + 1e-9)
+    assert len(run.episodes) >= 2 and on.any() and (~on).any()
+    np.testing.assert_array_equal(tr["clamp/inpaint"][~near].astype(bool), on[~near])
+    np.testing.assert_allclose(tr["gain/inpaint"][~near], gain[~near], atol=0.05 / 4.0 + 1e-12)
+    lam = tr["lambda/inpaint"]
+    assert np.all(lam[~on & ~near] == 0) and np.abs(lam[on & ~near]).max() == pytest.approx(0.25, abs=0.01)
+    assert np.abs(run.compiled.w - w0).max() > 0  # the synapses learned during the run
+    assert run.finished and not run.showing.keys() - {0}
+    again, _ = _traced_run(scheduler)  # same scenario and seed: bit-identical weights and traces
+    assert np.array_equal(again.compiled.w, run.compiled.w) and np.array_equal(again.compiled.bias, run.compiled.bias)
+    for k, v in again.traces().items():
+        assert np.array_equal(v, tr[k]), k

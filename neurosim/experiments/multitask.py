@@ -20,10 +20,11 @@ from ..build import build
 from ..engine.probes import ProbeSpec
 from ..engine.simulator import Simulator
 from ..learning.gradients import cosine
-from ..learning.plasticity import OnlinePlasticity, PlasticityConfig, lr_factor
+from ..learning.plasticity import EventPlasticity, OnlinePlasticity, PlasticityConfig
 from ..learning.reference import implicit_gradient
 from ..model.network import Params
 from ..model.tasks import TaskSpec, timeline
+from .multitask_timeline import TimelineCompiler, switches
 from .progress import Progress
 from .setup import make_network
 
@@ -100,7 +101,12 @@ def silent(ports, used, n: int, net) -> dict:
 
 # -- the concurrent, asynchronous learning run ---------------------------------------------
 class ConcurrentRun:
-    """One network, several tasks on their own clocks, online plasticity all the time."""
+    """One network, several tasks on their own clocks, online plasticity all the time.
+
+    The whole run happens in the plastic loop (``engine/plastic_loop.py``): the synapses learn at
+    the blocks' own updates in continuous time (``EventPlasticity``), and the task timeline —
+    episode switches, clamps, fades, λ_k(t) — is compiled into arrays for each stretch between two
+    evaluations, so the kernel only returns to Python to evaluate (or checkpoint)."""
 
     def __init__(self, scenario, tasks: list[TaskSpec], train: dict, params, active: list[int] | None = None):
         mt = scenario["multitask"]
@@ -126,7 +132,11 @@ class ConcurrentRun:
         for e in self.episodes:
             e.task = self.active[e.task]
         self.omegas = [2 * np.pi / self.period(k) for k in self.active]
-        self.plasticity = OnlinePlasticity(self.compiled, self.omegas, self.cfg)
+        self.plasticity = EventPlasticity(self.compiled, self.omegas, self.cfg, self.horizon)
+        self.plasticity.keep_total = False  # the run reads the weights, not the sum of updates
+        self.timeline = TimelineCompiler(self.compiled, tasks, self.active, self.omegas,
+                                         2 if complex_states else 1)
+        self.switches = switches(self.episodes)
         self.data_rng = scenario.rng("data")
         self.ports = port_blocks(tasks)
         p = self.compiled.n_particles
@@ -137,125 +147,110 @@ class ConcurrentRun:
     def period(self, k: int) -> float:
         return self.scenario["plasticity"]["period"] if self.rhythm == "shared" else self.tasks[k].period
 
-    def _start(self, k: int, i: int):
-        task, p = self.tasks[k], self.compiled.n_particles
-        idx = self.data_rng.integers(0, len(self.train["_y"]), size=p)
-        self.showing[k] = (i, task.condition_values(self.train, idx, self.data_rng))
-        self._show(k, self.episodes[i].start)
-        kind = "rotation" if self.cfg.rule == "hep_continuous" else "sinusoid"
-        for b, f in zip(task.target, task.target_fields):
-            self.sim.unclamp(b)
-            self.sim.nudge(b, self.train[f][idx], task.lam, cost=task.cost, kind=kind,
-                           omega=2 * np.pi / self.period(k))
-
-    def _gain(self, k: int, t: float) -> float:
-        episode = self.episodes[self.showing[k][0]]
-        return self.tasks[k].fade_gain(t, episode.start, episode.stop)
-
-    def _show(self, k: int, t: float):
-        """Clamp task k's conditions to g(t)·data (g = 1 unless the task fades)."""
-        _, values = self.showing[k]
-        g = self._gain(k, t)
-        for b, v in values.items():
-            self.sim.clamp(b, g * v if g < 1.0 else v)
-
-    def _stop(self, k: int):
-        task, p = self.tasks[k], self.compiled.n_particles
-        self.showing.pop(k, None)
-        for b in task.target:
-            self.sim.clear_nudge(b)
-        for b in task.blocks:
-            self.sim.clamp(b, np.zeros((p, self.net.block(b).size)))
-
-    def _switches(self):
-        """(time, on/off, task, episode index) of every clamp switch, in time order."""
-        return sorted([(e.start, 1, e.task, i) for i, e in enumerate(self.episodes)] +
-                      [(e.stop, 0, e.task, i) for i, e in enumerate(self.episodes)], key=lambda s: s[:3])
-
     def _reset(self):
-        """The loop's position: step (a sample of δ), whether step's switches (and its evaluation)
-        are done, the next switch and evaluation, the clamps on, and the per-task traces."""
-        self.step, self.begun, self.i_sw, self.next_eval = 0, False, 0, 0.0
+        """The loop's position: whether the evaluation at the current time is done, the next
+        switch and evaluation, the examples on show, and the task traces on the probe clock."""
+        self.begun, self.i_sw, self.next_eval = False, 0, 0.0
         self.showing, self.on = {}, set()
-        self.trace = {kind: {self.tasks[k].name: [] for k in self.active} for kind in ("clamp", "gain", "lambda")}
+        self.task_trace = [np.zeros((0, len(self.active), 3))]
+
+    def _stretch(self, t_end: float):
+        """Run the plastic loop from now to ``t_end`` with every switch due by then."""
+        sim = self.sim
+        limit = t_end
+        if self.scenario["simulation"]["scheduler"] != "poisson":
+            # ticks: switches are played at the start of a tick, the last one at t_end − dt
+            n = int(np.floor((t_end - sim.t) / sim.dt + 1e-9))
+            limit = sim.t + (n - 1) * sim.dt + 1e-9
+        j = self.i_sw
+        while j < len(self.switches) and self.switches[j][0] <= limit:
+            j += 1
+        sw = self.switches[self.i_sw:j]
+        tl, shown = self.timeline.stretch(sw, self.episodes, self.showing, self.train, self.data_rng)
+        self.task_trace.append(self.plasticity.run(sim, t_end - sim.t, tl))
+        if int(tl["i_sw"][0]) != len(sw):
+            raise RuntimeError(f"the plastic loop played {int(tl['i_sw'][0])} of {len(sw)} switches")
+        for (_, on, k, _), entry in zip(sw, shown):
+            if on:
+                self.showing[k] = entry
+                self.on.add(k)
+            else:
+                self.showing.pop(k, None)
+                self.on.discard(k)
+        self.i_sw = j
 
     def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False, step_fn=None):
         """Advance to the horizon (or continue from :meth:`load_state_dict`); ``evaluate_fn(t,
         params)`` is called at t = 0, ``eval_every``, 2·``eval_every`` …, after the clamps switched
-        at t — a checkpoint written there continues exactly where the run stood; ``step_fn(step)``
-        after every sample (progress of a caller's own bar).
+        at t — a checkpoint written there continues exactly where the run stood; ``step_fn(frac)``
+        after every stretch (the fraction of the horizon done; a caller's own bar).
 
-        Time advances in plasticity samples of δ; a clamp switches on or off at the first sample
-        at or after its episode's start or stop (episodes last ≥ 10 τ, δ = 0.25 τ)."""
+        The loop runs in stretches that end at the evaluations (and, for the progress bar, at
+        every 1/``PROGRESS_STRETCHES`` of the horizon); a switch happens at its episode's start or
+        stop time (under a tick scheduler, at the first tick from it)."""
         if evaluate_fn is not None and eval_every is None:
             raise ValueError("evaluate_fn needs eval_every")
-        delta = self.cfg.sample_interval
-        n_steps = int(round(self.horizon / delta))
-        switches = self._switches()
-        fading = any(self.tasks[k].fade > 0 for k in self.active)
-        t0 = self.step * delta
+        t0 = self.sim.t
         bar = Progress(self.horizon - t0, "concurrent" if len(self.active) > 1 else f"alone: {self.tasks[self.active[0]].name}",
                        enabled=progress, unit="τ")
+        grid = self.horizon / self.PROGRESS_STRETCHES
+        # a tick scheduler stops on its tick grid: times within half a tick are the same time
+        tol = 1e-9 if self.sim.scheduler_name == "poisson" else 0.5 * self.sim.dt
         while True:
-            t = self.step * delta
+            t = self.sim.t
             if not self.begun:
-                while self.i_sw < len(switches) and switches[self.i_sw][0] <= t + 1e-9:
-                    _, kind, k, i = switches[self.i_sw]
-                    if kind == 0:
-                        self._stop(k)
-                        self.on.discard(k)
-                    else:
-                        self._start(k, i)
-                        self.on.add(k)
-                    self.i_sw += 1
-                if fading:
-                    for k in self.on:
-                        if self.tasks[k].fade > 0:
-                            self._show(k, t)
-                self.begun = True
-                if evaluate_fn is not None and t >= self.next_eval - 1e-9:
+                if evaluate_fn is not None and t >= self.next_eval - tol:
                     self.next_eval += eval_every
                     evaluate_fn(t, self.compiled.params())
-            if self.step == n_steps:
+                self.begun = True
+            t_end = min(self.horizon, grid * (np.floor((t + tol) / grid) + 1))
+            if evaluate_fn is not None:
+                t_end = min(t_end, self.next_eval)
+            if t_end <= t + tol:
                 break
-            self.sim.run(delta)
-            self.plasticity.lr_scale = lr_factor(self.cfg.lr_schedule, t / self.horizon, self.cfg.lr_final)
-            self.plasticity.step(self.sim.r, self.sim.t)
-            for k in self.active:
-                name, on = self.tasks[k].name, k in self.on
-                self.trace["clamp"][name].append(1 if on else 0)
-                self.trace["gain"][name].append(self._gain(k, t) if on else 0.0)
-                self.trace["lambda"][name].append(self.sim.lam(self.tasks[k].target[0]) if on else 0.0)
-            self.step, self.begun = self.step + 1, False
-            bar.update(t + delta - t0)
+            if tol > 1e-9:
+                t_end = t + self.sim.dt * round((t_end - t) / self.sim.dt)
+            self._stretch(t_end)
+            self.begun = False
+            bar.update(self.sim.t - t0)
             if step_fn is not None:
-                step_fn(self.step)
+                step_fn(self.sim.t / self.horizon)
         bar.close()
-        self.clamp_trace = {k: np.asarray(v) for k, v in self.trace["clamp"].items()}
-        self.gain_trace = {k: np.asarray(v) for k, v in self.trace["gain"].items()}
-        self.lam_trace = {k: np.asarray(v) for k, v in self.trace["lambda"].items()}
         return self.compiled.params()
+
+    PROGRESS_STRETCHES = 50
+
+    def task_traces(self) -> dict:
+        """kind → task → (clamped, g(t), Re λ_k(t)) on the probe clock."""
+        tr = np.concatenate(self.task_trace)
+        names = [self.tasks[k].name for k in self.active]
+        return {"clamp": {n: tr[:, j, 0].astype(np.int64) for j, n in enumerate(names)},
+                "gain": {n: tr[:, j, 1] for j, n in enumerate(names)},
+                "lambda": {n: tr[:, j, 2] for j, n in enumerate(names)}}
+
+    @property
+    def gain_trace(self) -> dict:
+        return self.task_traces()["gain"]
 
     @property
     def finished(self) -> bool:
-        return self.step == int(round(self.horizon / self.cfg.sample_interval)) and self.begun
+        tol = 1e-9 if self.sim.scheduler_name == "poisson" else 0.5 * self.sim.dt
+        return self.sim.t >= self.horizon - tol and self.begun
 
     # -- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> tuple[dict, dict]:
-        """``(arrays, meta)``: the simulator, the synapses' running averages, the loop's position,
+        """``(arrays, meta)``: the simulator, the synapses' integrals, the loop's position,
         the examples on show (drawn with their noise) and the data stream's state."""
         sim_arrays, sim_meta = self.sim.state_dict()
         pl_arrays, pl_meta = self.plasticity.state_dict()
         arrays = {**sim_arrays, **{f"plasticity/{k}": v for k, v in pl_arrays.items()}}
-        for kind, per_task in self.trace.items():
-            for name, values in per_task.items():
-                arrays[f"trace/{kind}/{name}"] = np.asarray(values, dtype=np.int8 if kind == "clamp" else float)
+        arrays["trace/task"] = np.concatenate(self.task_trace)
         showing = {}
         for k, (i, values) in self.showing.items():
             showing[str(k)] = {"episode": i, "blocks": sorted(values)}
             for b, v in values.items():
                 arrays[f"showing/{k}/{b}"] = v
-        meta = {"sim": sim_meta, "plasticity": pl_meta, "step": self.step, "begun": self.begun,
+        meta = {"sim": sim_meta, "plasticity": pl_meta, "begun": self.begun,
                 "i_sw": self.i_sw, "next_eval": self.next_eval, "on": sorted(self.on), "showing": showing,
                 "data_rng": self.data_rng.bit_generator.state, "active": self.active,
                 "n_episodes": len(self.episodes)}
@@ -269,11 +264,9 @@ class ConcurrentRun:
         self.plasticity.load_state_dict({k[len("plasticity/"):]: v for k, v in arrays.items()
                                          if k.startswith("plasticity/")}, meta["plasticity"])
         self._reset()
-        self.step, self.begun, self.i_sw = int(meta["step"]), bool(meta["begun"]), int(meta["i_sw"])
+        self.begun, self.i_sw = bool(meta["begun"]), int(meta["i_sw"])
         self.next_eval, self.on = float(meta["next_eval"]), set(meta["on"])
-        for kind, per_task in self.trace.items():
-            for name in per_task:
-                per_task[name] = arrays[f"trace/{kind}/{name}"].tolist()
+        self.task_trace = [arrays["trace/task"]]
         for k, entry in meta["showing"].items():
             self.showing[int(k)] = (entry["episode"], {b: arrays[f"showing/{k}/{b}"] for b in entry["blocks"]})
         self.data_rng.bit_generator.state = meta["data_rng"]
@@ -281,13 +274,10 @@ class ConcurrentRun:
     def traces(self) -> dict:
         tr = self.sim.traces()
         tr = {k: (v.real if np.iscomplexobj(v) else v) for k, v in tr.items()}
-        t_samples = (np.arange(len(next(iter(self.clamp_trace.values())))) + 1) * self.cfg.sample_interval
-        # task traces on the probe clock, by nearest earlier sample
-        idx = np.clip(np.searchsorted(t_samples, tr["time"], side="right") - 1, 0, len(t_samples) - 1)
-        for name in self.clamp_trace:
-            tr[f"clamp/{name}"] = self.clamp_trace[name][idx]
-            tr[f"lambda/{name}"] = self.lam_trace[name][idx]
-            tr[f"gain/{name}"] = self.gain_trace[name][idx]
+        # the task traces were recorded by the kernel on the probe clock, sample for sample
+        for kind, per_task in self.task_traces().items():
+            for name, values in per_task.items():
+                tr[f"{kind}/{name}"] = values
         # the whole timeline, beyond the probes' window
         tr["episode_task"] = np.array([e.task for e in self.episodes], dtype=np.int64)
         tr["episode_start"] = np.array([e.start for e in self.episodes])
@@ -297,13 +287,14 @@ class ConcurrentRun:
 
 
 # -- gradient fidelity of the online rule under concurrency ---------------------------------
-def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: int = 3) -> float:
+def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: int = 3,
+                   sampled: bool = False) -> float:
     """Cosine between the synapses' accumulated online update and −∇ Σ_k C_k.
 
     Weights frozen; every task clamped at once on the probe batch (its own examples), λ_k(t) on
     its targets, K periods after one warm-up period on a fresh simulator. The exact gradient is
     Σ_k dC_k/dθ at the joint free fixed point (all conditions clamped), by implicit
-    differentiation."""
+    differentiation. ``sampled`` measures the sampled reference rule instead of the event one."""
     net, tasks, cfg = run.net, run.tasks, run.cfg
     p = next(iter(batch.values())).shape[0]
     compiled = build(net, params, p, run.compiled.dtype)
@@ -324,17 +315,23 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
                       omega=2 * np.pi / run.period(k))
     probe_cfg = PlasticityConfig(cfg.rule, cfg.beta, 1.0, cfg.baseline_tau, cfg.sample_interval,
                                  cfg.bias_lr_scale)
-    pl = OnlinePlasticity(compiled, run.omegas, probe_cfg)
-    pl.apply = False
-    pl.step(sim.r, sim.t)
-    steps = int(round(max(run.period(k) for k in run.active) / cfg.sample_interval))
-    for _ in range(steps):
-        sim.run(cfg.sample_interval)
+    warm = max(run.period(k) for k in run.active)
+    if sampled:
+        pl = OnlinePlasticity(compiled, run.omegas, probe_cfg)
+        pl.apply = False
         pl.step(sim.r, sim.t)
-    pl.reset_total()
-    for _ in range(periods * steps):
-        sim.run(cfg.sample_interval)
-        pl.step(sim.r, sim.t)
+        steps = int(round(warm / cfg.sample_interval))
+        for i in range((periods + 1) * steps):
+            if i == steps:
+                pl.reset_total()
+            sim.run(cfg.sample_interval)
+            pl.step(sim.r, sim.t)
+    else:
+        pl = EventPlasticity(compiled, run.omegas, probe_cfg)
+        pl.apply = False
+        pl.run(sim, warm)
+        pl.reset_total()
+        pl.run(sim, periods * warm)
     dw, db = pl.total_update()
     update = Params(dw, {b: (np.zeros_like(v) if b in clamps else v) for b, v in db.items()}, {})
     exact = None

@@ -92,7 +92,7 @@ class MultitaskRun:
         self.history, self.seconds, self.done = meta["history"], meta["seconds"], meta["controls"]
         self.phase = meta["phase"]
         if self.progress:
-            where = (f"t = {self.run.step * self.run.cfg.sample_interval:g}" if self.phase == "concurrent"
+            where = (f"t = {self.run.sim.t:g}" if self.phase == "concurrent"
                      else f"the control phase ({len(self.done)} controls done)")
             print(f"resuming {self.scenario['name']} from {where}", file=sys.stderr)
         if meta["current"] is None:
@@ -177,10 +177,9 @@ class MultitaskRun:
                 bar.update(i + frac, f"{i + 1}/{len(plan)} {self._name(key)}".ljust(36))
 
             if isinstance(control, ConcurrentRun):
-                n_steps = int(round(control.horizon / control.cfg.sample_interval))
                 # a checkpoint every eval_every of the isolated run (none at its start: nothing done yet)
                 control.run(lambda t, params, key=key, c=control: t > 0 and self.save((key, c)),
-                            self.mt["eval_every"], step_fn=lambda step: show(step / n_steps))
+                            self.mt["eval_every"], step_fn=show)
                 params, failure = control.compiled.params(), None
             else:
                 params = control.run(on_batch=lambda done, c=control: show(done / len(c.order)),

@@ -150,3 +150,88 @@ class OnlinePlasticity:
         w = {name: self.total_dw[k].copy() for k, name in enumerate(self.c.proj_names)}
         b = {name: self.total_dw[nk + i].copy() for i, name in enumerate(self.c.names)}
         return w, b
+
+
+class EventPlasticity:
+    """The same rules learned at the blocks' own updates, in continuous time (no sampling
+    clock): the state of ``engine/plastic_rule.py``'s integrals — H̄ per synapse, ρ̄ per bias
+    unit, each projection's and block's last integration time, the accumulated update — and
+    the tuple the plastic loops carry. ``horizon`` is the T of the cosine schedule."""
+
+    def __init__(self, compiled, omegas: list[float], config: PlasticityConfig, horizon: float = 1.0):
+        from ..engine.plastic_rule import RULE_IDS, SCHEDULE_IDS
+        if config.rule not in RULES:
+            raise ValueError(f"unknown plasticity rule {config.rule!r}; expected one of {RULES}")
+        if config.lr_schedule not in SCHEDULE_IDS:
+            lr_factor(config.lr_schedule, 0.0, config.lr_final)  # raises the schedule's error
+        self.c, self.cfg = compiled, config
+        self.omegas = np.asarray(sorted(set(omegas)), dtype=float)
+        dt = compiled.dtype
+        n_w, n_u = int(compiled.w_off[-1]), compiled.n_units
+        sizes = compiled.sizes
+        n_h = max([int(sizes[a] * sizes[b]) for a, b in zip(compiled.proj_pre, compiled.proj_post)] + [1])
+        self.hbar, self.bbar = np.zeros(n_w, dt), np.zeros(n_u, dt)
+        self.total_w, self.total_b = np.zeros(n_w), np.zeros(n_u)
+        self.last_k, self.last_b = np.zeros(len(compiled.proj_names)), np.zeros(compiled.n_blocks)
+        self.flags = np.array([True, True])
+        self.started = False
+        self.tuple = (RULE_IDS[config.rule], self.omegas, float(config.beta), float(config.baseline_tau),
+                      float(config.lr), SCHEDULE_IDS[config.lr_schedule], float(config.lr_final),
+                      float(horizon), float(config.bias_lr_scale), self.flags, self.hbar, self.bbar,
+                      self.total_w, self.total_b, self.last_k, self.last_b, np.zeros(n_h, dt))
+
+    @property
+    def keep_total(self) -> bool:
+        """Whether the applied updates are also summed into :meth:`total_update` (on by default;
+        a long run that never reads the sum turns it off)."""
+        return bool(self.flags[1])
+
+    @keep_total.setter
+    def keep_total(self, value: bool):
+        self.flags[1] = bool(value)
+
+    @property
+    def apply(self) -> bool:
+        return bool(self.flags[0])
+
+    @apply.setter
+    def apply(self, value: bool):
+        self.flags[0] = bool(value)
+
+    def start(self, sim) -> None:
+        """H̄ ← H and ρ̄ ← ρ̄ at the simulator's state and time (the averages start at the
+        current value, as the sampled rule's first sample)."""
+        from ..engine.plastic_rule import start_averages
+        start_averages(sim.topo, self.tuple, sim.t, sim.r)
+        self.started = True
+
+    def run(self, sim, duration: float, timeline: dict | None = None) -> np.ndarray:
+        """Advance ``sim`` by ``duration`` learning all the time (``timeline``: a task timeline of
+        ``engine/plastic_sim.py``, none by default); the task traces recorded meanwhile."""
+        from ..engine.plastic_sim import run_plastic, timeline_tuple
+        if not self.started:
+            self.start(sim)
+        tl = timeline if timeline is not None else timeline_tuple(self.c.n_blocks, self.c.dtype)
+        return run_plastic(sim, self.tuple, tl, duration)
+
+    BUFFERS = ("hbar", "bbar", "total_w", "total_b", "last_k", "last_b", "flags")
+
+    def state_dict(self) -> tuple[dict, dict]:
+        return {k: getattr(self, k).copy() for k in self.BUFFERS}, {"started": self.started}
+
+    def load_state_dict(self, arrays: dict, meta: dict) -> None:
+        for k in self.BUFFERS:
+            getattr(self, k)[...] = arrays[k]
+        self.started = bool(meta["started"])
+
+    def reset_total(self):
+        self.total_w[...] = 0.0
+        self.total_b[...] = 0.0
+
+    def total_update(self):
+        """Σ ΔW since the last reset, as (weights by projection name, biases by block name)."""
+        c = self.c
+        w = {name: self.total_w[c.w_off[k]:c.w_off[k + 1]].reshape(c.weight(k).shape).copy()
+             for k, name in enumerate(c.proj_names)}
+        b = {name: self.total_b[c.offsets[i]:c.offsets[i + 1]].copy() for i, name in enumerate(c.names)}
+        return w, b

@@ -1,0 +1,308 @@
+"""The plastic loops: the ``poisson`` event loop and the tick loop of ``kernels.py`` with the
+synapses learning at the blocks' own updates (``plastic_rule.py``) and a task timeline the kernel
+plays itself, so a run goes from one evaluation to the next without returning to Python.
+
+The timeline ``tl`` = (sw_time, sw_kind, sw_task, sw_stop, sw_val, cond_ptr, cond_blocks,
+targ_ptr, targ_blocks, task_fade, task_lam, task_omega, task_cost, task_kind, vals, task_on,
+task_start, task_stop, block_task, block_val, i_sw, trace):
+
+* switch s at sw_time[s]: task sw_task[s] on (sw_kind 1, its episode ending at sw_stop[s], its
+  values from vals[sw_val[s]:] — condition blocks then target blocks, (P, n) each) or off (0);
+* on: the condition blocks are clamped to g(t)·data (g the fade gain), the target blocks freed
+  and nudged with λ_k(t) = amp·cos(ω_k t) (kind 1) or amp·e^{iω_k t} (kind 2);
+* off: the nudges cleared, every block of the task clamped to 0 (a silent port);
+* while a task fades, its condition blocks are re-clamped to g(t)·data whenever a block that
+  reads them updates (``poisson``) or every tick;
+* ``trace`` (probe sample, task, 3) gets (clamped?, g(t), Re λ_k(t)) on the probe clock.
+
+Before any state change (update, clamp, fade) the synapses reading the block are integrated up
+to its time, so the learning integral sees every piece of the piecewise-constant H.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..model.activations import drho_given_rho
+from .kernels import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _acc_matmul,
+                      _heap_sift_down, _record_probe, apply_step, block_matrix, compute_drive,
+                      lam_at, refresh_rho, row_logsumexp, step_size)
+from .plastic_rule import flush, touch
+
+
+@njit(cache=True)
+def _input(topo, b, r, w, bias, hb, scratch):
+    """h_b = b_b + Σ ρ(x_a) W_ab + Σ ρ(x_c) W_bcᵀ (P, n): the part of ``kernels.compute_drive``
+    that only the neighbours set — constant over the sub-steps of one update, computed once."""
+    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
+    adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
+    n, off = sizes[b], offsets[b]
+    for p in range(P):
+        for i in range(n):
+            hb[p, i] = bias[off + i]
+    for j in range(adj_ptr[b], adj_ptr[b + 1]):
+        k, o = adj_proj[j], adj_other[j]
+        ro = block_matrix(r, P, offsets, o)
+        if adj_side[j] == 0:
+            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), hb, scratch, False)
+        else:
+            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), hb, scratch, True)
+
+
+@njit(cache=True)
+def _finish(topo, nudge, b, t, x, r, g, w, target, hb):
+    """g_b ← ρ'(x_b) ⊙ h_b − x_b + memory term − λ_b(t) ∂C_b/∂x_b (the rest of compute_drive)."""
+    P, sizes, offsets, act, mem_n, mem_off, mem_beta = topo[0], topo[1], topo[2], topo[3], topo[8], topo[9], topo[10]
+    n = sizes[b]
+    xb, gb, rb = block_matrix(x, P, offsets, b), block_matrix(g, P, offsets, b), block_matrix(r, P, offsets, b)
+    a = act[b]
+    for p in range(P):
+        for i in range(n):
+            gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * hb[p, i] - xb[p, i]
+    m = mem_n[b]
+    if m > 0:
+        kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
+        z = np.dot(xb, kmat) * mem_beta[b]
+        for p in range(P):
+            lse = row_logsumexp(z[p])
+            for q in range(m):
+                z[p, q] = np.exp(z[p, q] - lse)
+        gb += np.dot(z, kmat.T)
+    cost = nudge[0][b]
+    if cost != 0:
+        lam = lam_at(nudge, b, t)
+        tb = block_matrix(target, P, offsets, b)
+        for p in range(P):
+            if cost == 1:
+                for i in range(n):
+                    gb[p, i] -= lam * (xb[p, i] - tb[p, i])
+            else:
+                lse = row_logsumexp(xb[p])
+                for i in range(n):
+                    gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
+
+
+@njit(cache=True)
+def fade_gain(fade, start, stop, t):
+    """g(t) = clip(min(t − start, stop − t)/fade, 0, 1) (1 without a fade)."""
+    if fade <= 0:
+        return 1.0
+    return min(max(min(t - start, stop - t) / fade, 0.0), 1.0)
+
+
+@njit(cache=True)
+def _show(topo, pl, tl, b, t, x, r, w, bias):
+    """Clamp condition block b to g(t)·(its task's data), after integrating its synapses."""
+    P, offsets = topo[0], topo[2]
+    k = tl[18][b]
+    g = fade_gain(tl[9][k], tl[16][k], tl[17][k], t)
+    touch(topo, pl, b, t, r, w, bias)
+    vals, o = tl[14], tl[19][b]
+    lo = P * offsets[b]
+    for i in range(P * offsets[b], P * offsets[b + 1]):
+        v = vals[o + i - lo]
+        x[i] = g * v if g < 1.0 else v
+    refresh_rho(topo, b, x, r)
+
+
+@njit(cache=True)
+def _silence(topo, pl, b, t, x, r, w, bias):
+    P, offsets = topo[0], topo[2]
+    touch(topo, pl, b, t, r, w, bias)
+    for i in range(P * offsets[b], P * offsets[b + 1]):
+        x[i] = x[i] * 0.0
+    refresh_rho(topo, b, x, r)
+
+
+@njit(cache=True)
+def _switch(topo, nudge, pl, tl, s, t, x, r, w, bias, target, free):
+    """Play switch s at time t (module docstring)."""
+    P, sizes, offsets = topo[0], topo[1], topo[2]
+    cost, kind, amp, omega, phase, t_on, t_off = nudge[0], nudge[1], nudge[2], nudge[3], nudge[4], nudge[5], nudge[6]
+    k = tl[2][s]
+    cond_ptr, cond_blocks, targ_ptr, targ_blocks = tl[5], tl[6], tl[7], tl[8]
+    task_on, block_task, block_val = tl[15], tl[18], tl[19]
+    if tl[1][s] == 1:
+        task_on[k] = True
+        tl[16][k], tl[17][k] = t, tl[3][s]
+        o = tl[4][s]
+        for q in range(cond_ptr[k], cond_ptr[k + 1]):
+            b = cond_blocks[q]
+            block_task[b], block_val[b] = k, o
+            free[b] = False
+            _show(topo, pl, tl, b, t, x, r, w, bias)
+            o += P * sizes[b]
+        vals = tl[14]
+        for q in range(targ_ptr[k], targ_ptr[k + 1]):
+            b = targ_blocks[q]
+            free[b] = True
+            for i in range(P * sizes[b]):
+                target[P * offsets[b] + i] = vals[o + i]
+            o += P * sizes[b]
+            cost[b], kind[b], amp[b], omega[b], phase[b] = tl[12][k], tl[13][k], tl[10][k], tl[11][k], 0.0
+            t_on[b], t_off[b] = -np.inf, np.inf
+    else:
+        task_on[k] = False
+        for q in range(targ_ptr[k], targ_ptr[k + 1]):
+            b = targ_blocks[q]
+            cost[b] = 0
+            free[b] = False
+            _silence(topo, pl, b, t, x, r, w, bias)
+        for q in range(cond_ptr[k], cond_ptr[k + 1]):
+            b = cond_blocks[q]
+            block_task[b] = -1
+            free[b] = False
+            _silence(topo, pl, b, t, x, r, w, bias)
+
+
+@njit(cache=True)
+def _probe(topo, nudge, tl, t, x, r, w, bias, target, probe_idx, probe_state, probe_energy,
+           probe_time, s, ebuf):
+    """The engine's probe sample s at t, plus each task's (clamped, g, Re λ) at t."""
+    _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state, probe_energy,
+                  probe_time, s, ebuf)
+    trace = tl[21]
+    for k in range(trace.shape[1]):
+        if tl[15][k]:
+            trace[s, k, 0] = 1.0
+            trace[s, k, 1] = fade_gain(tl[9][k], tl[16][k], tl[17][k], t)
+            trace[s, k, 2] = lam_at(nudge, tl[8][tl[7][k]], t).real
+        else:
+            trace[s, k, 0] = trace[s, k, 1] = trace[s, k, 2] = 0.0
+
+
+@njit(cache=True)
+def _fading(tl, b):
+    k = tl[18][b]
+    return k >= 0 and tl[9][k] > 0
+
+
+@njit(cache=True)
+def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, free, integrator,
+                       max_step, t_end, heap_t, heap_seq, heap_id, seq, last, rate, draws, draw_pos,
+                       probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
+                       ev_time, ev_block, n_ev):
+    """``kernels.run_events`` with plasticity and the timeline (the neighbours' input of an update
+    computed once for all its sub-steps, the neighbours being frozen during them): before the event at t_next, the
+    switches due by then (probes due before a switch see the state before it); at the event, a
+    free block's fading neighbours are re-clamped to g(t_next)·data, its synapses integrated to
+    t_next, and it updates. At t_end every synapse is brought up to t_end. Same returns as run_events."""
+    P, sizes = topo[0], topo[1]
+    tau, adj_ptr, adj_other = topo[6], topo[11], topo[13]
+    ebuf = np.zeros(P, dtype=x.dtype)
+    hbuf = np.zeros(P * np.max(sizes), dtype=x.dtype)
+    k_draws = draws.shape[1]
+    sw_time, i_sw = tl[0], tl[20]
+    n_sw = sw_time.shape[0]
+    probe_base, k0, tol = probe_next, n_probe, PROBE_TOL * probe_dt
+    while True:
+        t_next = heap_t[0]
+        t_stop = min(t_next, t_end)
+        while i_sw[0] < n_sw and sw_time[i_sw[0]] <= t_stop:
+            ts = sw_time[i_sw[0]]
+            while n_probe < probe_time.shape[0] and probe_next < ts:
+                _probe(topo, nudge, tl, probe_next, x, r, w, bias, target, probe_idx, probe_state,
+                       probe_energy, probe_time, n_probe, ebuf)
+                n_probe += 1
+                probe_next = probe_base + (n_probe - k0) * probe_dt
+            _switch(topo, nudge, pl, tl, i_sw[0], ts, x, r, w, bias, target, free)
+            i_sw[0] += 1
+        while n_probe < probe_time.shape[0] and probe_next <= t_next and probe_next <= t_end + tol:
+            _probe(topo, nudge, tl, min(probe_next, t_end), x, r, w, bias, target, probe_idx,
+                   probe_state, probe_energy, probe_time, n_probe, ebuf)
+            n_probe += 1
+            probe_next = probe_base + (n_probe - k0) * probe_dt
+        if t_next > t_end:
+            flush(topo, pl, t_end, r, w, bias)
+            return OK, t_end, seq, n_probe, n_ev, -1
+        b = heap_id[0]
+        if draw_pos[b] >= k_draws:
+            return NEED_CLOCK_DRAWS, t_next, seq, n_probe, n_ev, b
+        if free[b]:
+            if n_ev >= ev_time.shape[0]:
+                return EVENTS_FULL, t_next, seq, n_probe, n_ev, b
+            # a fading condition block is re-clamped when a block that reads it updates: its
+            # ramp is then as fine as its readers see it, and costs no extra integration
+            for j in range(adj_ptr[b], adj_ptr[b + 1]):
+                o = adj_other[j]
+                if not free[o] and _fading(tl, o):
+                    _show(topo, pl, tl, o, t_next, x, r, w, bias)
+            touch(topo, pl, b, t_next, r, w, bias)
+            elapsed = t_next - last[b]
+            n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
+            gamma = step_size(integrator, elapsed / n_sub, tau[b])
+            hb = hbuf[:P * sizes[b]].reshape((P, sizes[b]))
+            _input(topo, b, r, w, bias, hb, scratch)
+            for sub in range(n_sub):
+                _finish(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w, target, hb)
+                if not apply_step(topo, b, gamma, x, r, g):
+                    return DIVERGED, t_next, seq, n_probe, n_ev, b
+            ev_time[n_ev] = t_next
+            ev_block[n_ev] = b
+            n_ev += 1
+        last[b] = t_next
+        heap_t[0] = t_next + draws[b, draw_pos[b]] / rate[b]
+        draw_pos[b] += 1
+        heap_seq[0] = seq
+        seq += 1
+        _heap_sift_down(heap_t, heap_seq, heap_id, heap_t.shape[0], 0)
+
+
+@njit(cache=True)
+def run_plastic_ticks(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, free, gamma,
+                      t0, dt, n_ticks, phase_ptr, phase_blocks, perms,
+                      probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
+                      ev_time, ev_block, n_ev):
+    """``kernels.run_ticks`` with plasticity and the timeline: at the start t of a tick, the
+    switches due by t and the fades' re-clamps; every block that updates has its synapses
+    integrated to t + dt (when its new state appears) first. Same returns as run_ticks."""
+    P = topo[0]
+    nb = topo[1].shape[0]
+    ebuf = np.zeros(P, dtype=x.dtype)
+    use_perm = perms.shape[0] > 0
+    sw_time, i_sw = tl[0], tl[20]
+    n_sw = sw_time.shape[0]
+    probe_base, k0, tol = probe_next, n_probe, PROBE_TOL * probe_dt
+    t = t0
+    for tick in range(n_ticks):
+        while i_sw[0] < n_sw and sw_time[i_sw[0]] <= t + 1e-9:
+            _switch(topo, nudge, pl, tl, i_sw[0], t, x, r, w, bias, target, free)
+            i_sw[0] += 1
+        for b in range(nb):
+            if not free[b] and _fading(tl, b):
+                _show(topo, pl, tl, b, t, x, r, w, bias)
+        while n_probe < probe_time.shape[0] and probe_next <= t + tol:
+            _probe(topo, nudge, tl, t, x, r, w, bias, target, probe_idx, probe_state,
+                   probe_energy, probe_time, n_probe, ebuf)
+            n_probe += 1
+            probe_next = probe_base + (n_probe - k0) * probe_dt
+        for b in range(nb):
+            if free[b]:
+                touch(topo, pl, b, t + dt, r, w, bias)
+        n_phases = nb if use_perm else phase_ptr.shape[0] - 1
+        for ph in range(n_phases):
+            if use_perm:
+                lo_i, hi_i = ph, ph + 1
+            else:
+                lo_i, hi_i = phase_ptr[ph], phase_ptr[ph + 1]
+            for q in range(lo_i, hi_i):
+                b = perms[tick, q] if use_perm else phase_blocks[q]
+                if free[b]:
+                    compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch)
+            for q in range(lo_i, hi_i):
+                b = perms[tick, q] if use_perm else phase_blocks[q]
+                if free[b]:
+                    if not apply_step(topo, b, gamma[b], x, r, g):
+                        return DIVERGED, tick, n_probe, n_ev, b
+                    if n_ev < ev_time.shape[0]:
+                        ev_time[n_ev] = t + dt
+                        ev_block[n_ev] = b
+                        n_ev += 1
+        t = t0 + (tick + 1) * dt
+    while n_probe < probe_time.shape[0] and probe_next <= t + tol:
+        _probe(topo, nudge, tl, t, x, r, w, bias, target, probe_idx, probe_state,
+               probe_energy, probe_time, n_probe, ebuf)
+        n_probe += 1
+        probe_next = probe_base + (n_probe - k0) * probe_dt
+    flush(topo, pl, t, r, w, bias)
+    return OK, n_ticks, n_probe, n_ev, -1

@@ -1,0 +1,245 @@
+"""Event-driven plasticity: the synapses' integrals in continuous time, for the numba loops of
+``plastic_loop.py``.
+
+Projection k (a→b) sees H_k(t) = ρ(x_a)ᵀρ(x_b)/P. Under every scheduler a block's state only
+changes at its own updates (and at the clamp changes of the task timeline), so H_k is constant
+between two changes of x_a or x_b. Whenever one of them is about to change at time t, the
+synapses integrate exactly over [t₀, t], t₀ = the projection's previous integration, Δ = t − t₀:
+
+    D₀ = H − H̄(t₀),   H − H̄(t) = D₀ e^{−(t−t₀)/τ_avg}            (running average in continuous time)
+    ΔW = η(t) Re[D₀ · C(t₀, t)],   C = ∫_{t₀}^{t} e^{−(s−t₀)/τ_avg} ref(s) ds
+    H̄(t) = H + (H̄(t₀) − H) e^{−Δ/τ_avg}
+
+with the rule's reference signal (the same as the sampled rule's, ``learning/plasticity.py``):
+
+* ``hep_continuous``  ref(s) = Σ_m e^{−iω_m s}/|β|:   C = Σ_m e^{−iω_m t₀}(1 − e^{−Δz_m})/(z_m |β|),
+  z_m = 1/τ_avg + iω_m;
+* ``baseline_hebb``   ref(s) = Σ_m 2cos(ω_m s)/β:     C = 2 Re[the same sum] (D₀ is real);
+* ``baseline_only``   ref(s) = 1:                       C = τ_avg (1 − e^{−Δ/τ_avg}).
+
+The integral is exact in the rhythm and in H̄ (no sampling clock), and exact in H because H is
+piecewise constant. Biases integrate ρ̄(x_b) (the particle mean) the same way, times the bias
+learning-rate scale, whenever x_b changes. η(t) = lr · f(t/horizon) of the run's schedule.
+
+``pl`` (the plasticity tuple every loop carries) = (rule, omegas, beta, tau_avg, lr, schedule,
+lr_final, horizon, bias_scale, flags, hbar, bbar, total_w, total_b, last_k, last_b, hbuf);
+``flags[0]`` applies ΔW to the weights, ``flags[1]`` adds it to ``total_w``/``total_b`` too.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .kernels import BLAS_MIN_WORK, block_matrix
+
+RULE_NONE, RULE_HEP, RULE_HEBB, RULE_ONLY = 0, 1, 2, 3
+RULE_IDS = {"none": RULE_NONE, "hep_continuous": RULE_HEP, "baseline_hebb": RULE_HEBB,
+            "baseline_only": RULE_ONLY}
+SCHEDULE_IDS = {"constant": 0, "cosine": 1}
+
+
+@njit(cache=True, inline="always")
+def rule_coefficient(rule, omegas, beta, tau_avg, t0, t1):
+    """C(t₀, t₁) of the module docstring (complex; real for the real-valued rules)."""
+    d = t1 - t0
+    if rule == RULE_ONLY:
+        return complex(tau_avg * (1.0 - np.exp(-d / tau_avg)), 0.0)
+    tot = 0j
+    for m in range(omegas.shape[0]):
+        z = complex(1.0 / tau_avg, omegas[m])
+        term = np.exp(complex(0.0, -omegas[m] * t0)) * (1.0 - np.exp(-d * z)) / z
+        if rule == RULE_HEP:
+            tot += term
+        else:
+            tot += 2.0 * term.real
+    return tot / beta
+
+
+@njit(cache=True, inline="always")
+def lr_at(pl, t):
+    """η(t): lr, or lr·(f + (1 − f)·½(1 + cos π t/T)) under the cosine schedule."""
+    lr, schedule, final, horizon = pl[4], pl[5], pl[6], pl[7]
+    if schedule == 0:
+        return lr
+    s = min(max(t / horizon, 0.0), 1.0)
+    return lr * (final + (1.0 - final) * 0.5 * (1.0 + np.cos(np.pi * s)))
+
+
+@njit(cache=True, inline="always")
+def _is_silent(r, P, offsets, b):
+    """True when ρ(x_b) is zero for every particle (an idle port): H is then zero too."""
+    for i in range(P * offsets[b], P * offsets[b + 1]):
+        if r[i] != 0:
+            return False
+    return True
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _hebb(ra, rb, out):
+    """out (n_a, n_b) ← ρ_aᵀ ρ_b / P (BLAS)."""
+    np.dot(ra.T, rb, out)
+    out /= ra.shape[0]
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _update_small(ra, rb, row, hbar, w, total, o, coef, decay, apply, keep, hep):
+    """:func:`_update` with H computed row by row (small blocks, no BLAS): row i of ρ_aᵀρ_b/P
+    goes to ``row`` and is used while it is in cache; one call per projection."""
+    P, na = ra.shape
+    nb = rb.shape[1]
+    c = coef.real
+    for i in range(na):
+        for j in range(nb):
+            row[j] = row[j] * 0.0
+        for p in range(P):
+            a = ra[p, i] / P
+            for j in range(nb):
+                row[j] += a * rb[p, j]
+        base = o + i * nb
+        if apply and not keep and not hep:  # the run's case, kept branch-free so it vectorises
+            for j in range(nb):
+                d = row[j] - hbar[base + j]
+                w[base + j] += d.real * c
+                hbar[base + j] = row[j] - d * decay
+            continue
+        for j in range(nb):
+            d = row[j] - hbar[base + j]
+            dw = (d * coef).real if hep else d.real * c
+            if apply:
+                w[base + j] += dw
+            if keep:
+                total[base + j] += dw
+            hbar[base + j] = row[j] - d * decay
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _update(h, hbar, w, total, o, coef, decay, apply, keep, hep):
+    """ΔW = Re[(h − H̄)·coef] on the flat slice o … o + len(h); H̄ ← h − (h − H̄)·decay."""
+    n = h.shape[0]
+    if hep:
+        for i in range(n):
+            d = h[i] - hbar[o + i]
+            dw = (d * coef).real
+            if apply:
+                w[o + i] += dw
+            if keep:
+                total[o + i] += dw
+            hbar[o + i] = h[i] - d * decay
+        return
+    c = coef.real
+    if apply and not keep:
+        for i in range(n):
+            d = h[i] - hbar[o + i]
+            w[o + i] += d.real * c
+            hbar[o + i] = h[i] - d * decay
+        return
+    for i in range(n):
+        d = h[i] - hbar[o + i]
+        dw = d.real * c
+        if apply:
+            w[o + i] += dw
+        if keep:
+            total[o + i] += dw
+        hbar[o + i] = h[i] - d * decay
+
+
+@njit(cache=True, inline="always")
+def integrate_projection(topo, pl, k, t, r, w):
+    """Integrate projection k's synapses over [last_k, t] (module docstring); last_k ← t."""
+    P, sizes, offsets, w_off, proj_pre, proj_post = topo[0], topo[1], topo[2], topo[7], topo[15], topo[16]
+    last_k = pl[14]
+    t0 = last_k[k]
+    if t <= t0:
+        return
+    last_k[k] = t
+    rule, omegas, beta, tau_avg = pl[0], pl[1], pl[2], pl[3]
+    flags, hbar, total_w, hbuf = pl[9], pl[10], pl[12], pl[16]
+    a, b = proj_pre[k], proj_post[k]
+    na, nb = sizes[a], sizes[b]
+    o = w_off[k]
+    coef = rule_coefficient(rule, omegas, beta, tau_avg, t0, t) * lr_at(pl, t)
+    decay = np.exp(-(t - t0) / tau_avg)
+    apply, keep, hep = flags[0], flags[1], rule == RULE_HEP
+    if _is_silent(r, P, offsets, a) or _is_silent(r, P, offsets, b):
+        h = hbuf[:na * nb]
+        h[:] = 0.0
+        _update(h, hbar, w, total_w, o, coef, decay, apply, keep, hep)
+        return
+    ra, rb = block_matrix(r, P, offsets, a), block_matrix(r, P, offsets, b)
+    if P * na * nb >= BLAS_MIN_WORK:
+        _hebb(ra, rb, hbuf[:na * nb].reshape((na, nb)))
+        _update(hbuf[:na * nb], hbar, w, total_w, o, coef, decay, apply, keep, hep)
+        return
+    _update_small(ra, rb, hbuf[:nb], hbar, w, total_w, o, coef, decay, apply, keep, hep)
+
+
+@njit(cache=True, inline="always")
+def integrate_bias(topo, pl, b, t, r, bias):
+    """Integrate block b's biases (signal ρ̄(x_b), times the bias scale) over [last_b, t]."""
+    P, sizes, offsets = topo[0], topo[1], topo[2]
+    last_b = pl[15]
+    t0 = last_b[b]
+    if t <= t0:
+        return
+    last_b[b] = t
+    rule, omegas, beta, tau_avg, scale = pl[0], pl[1], pl[2], pl[3], pl[8]
+    flags, bbar, total_b = pl[9], pl[11], pl[13]
+    coef = rule_coefficient(rule, omegas, beta, tau_avg, t0, t) * (lr_at(pl, t) * scale)
+    decay = np.exp(-(t - t0) / tau_avg)
+    rb = block_matrix(r, P, offsets, b)
+    off = offsets[b]
+    for i in range(sizes[b]):
+        m = rb[0, i] * 0.0
+        for p in range(P):
+            m += rb[p, i]
+        m /= P
+        d = m - bbar[off + i]
+        dw = (d * coef).real
+        if flags[0]:
+            bias[off + i] += dw
+        if flags[1]:
+            total_b[off + i] += dw
+        bbar[off + i] = m - d * decay
+
+
+@njit(cache=True, inline="always")
+def touch(topo, pl, b, t, r, w, bias):
+    """x_b is about to change at t: bring every synapse that reads it up to t."""
+    if pl[0] == RULE_NONE:
+        return
+    adj_ptr, adj_proj = topo[11], topo[12]
+    for j in range(adj_ptr[b], adj_ptr[b + 1]):
+        integrate_projection(topo, pl, adj_proj[j], t, r, w)
+    integrate_bias(topo, pl, b, t, r, bias)
+
+
+@njit(cache=True)
+def flush(topo, pl, t, r, w, bias):
+    """Bring every synapse up to t (the weights are then current for an evaluation)."""
+    if pl[0] == RULE_NONE:
+        return
+    for k in range(topo[15].shape[0]):
+        integrate_projection(topo, pl, k, t, r, w)
+    for b in range(topo[1].shape[0]):
+        integrate_bias(topo, pl, b, t, r, bias)
+
+
+@njit(cache=True)
+def start_averages(topo, pl, t, r):
+    """H̄ ← H, ρ̄ ← ρ̄ at t and every integration clock at t (the sampled rule's first sample)."""
+    P, sizes, offsets, w_off, proj_pre, proj_post = topo[0], topo[1], topo[2], topo[7], topo[15], topo[16]
+    hbar, bbar, last_k, last_b = pl[10], pl[11], pl[14], pl[15]
+    for k in range(proj_pre.shape[0]):
+        a, b = proj_pre[k], proj_post[k]
+        n = sizes[a] * sizes[b]
+        h = hbar[w_off[k]:w_off[k] + n].reshape((sizes[a], sizes[b]))
+        _hebb(block_matrix(r, P, offsets, a), block_matrix(r, P, offsets, b), h)
+        last_k[k] = t
+    for b in range(sizes.shape[0]):
+        rb = block_matrix(r, P, offsets, b)
+        for i in range(sizes[b]):
+            m = rb[0, i] * 0.0
+            for p in range(P):
+                m += rb[p, i]
+            bbar[offsets[b] + i] = m / P
+        last_b[b] = t
