@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import energy as en
-from .reference import (FreeLayout, _check_out, _scale, free_blocks, hvp, loss_at, mixed_vjp,
-                        projected_residual)
+from .reference import FreeLayout, free_blocks, hvp, loss_at, mixed_vjp, projected_residual
+from .reference_implicit import _check_out
 
 LANCZOS_STEPS = 30
 CG_TOL = 1e-13
@@ -120,7 +120,7 @@ def implicit_gradient_cg(net, params, clamped: dict, out: str, target, kind: str
     dl = np.where(fixed, 0.0, dl)
     mu_vec, converged, iterations = batched_cg(op, dl, tol)
     mu = layout.unpack(mu_vec)
-    grad = _scale(mixed_vjp(net, params, states, mu), -1.0)
+    grad = mixed_vjp(net, params, states, mu).scale(-1.0)
     eig = lanczos_min_eig(op, p, layout.n, lanczos_steps) if min_eigs else np.full(p, np.nan)
     res_p = np.abs(projected_residual(layout, x, g)).max(axis=1) if layout.n else np.zeros(p)
     info = {"x_star": states, "mu": mu, "loss": loss_at(states, out, target, kind),
