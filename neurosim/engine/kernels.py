@@ -162,7 +162,8 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
     if m > 0:
         kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
         beta = mem_beta[b]
-        z = np.dot(xb, kmat) * beta
+        z = np.dot(xb, kmat)
+        z *= beta  # in place: z keeps the state dtype (float32 stays float32)
         for p in range(P):
             lse = row_logsumexp(z[p])
             for q in range(m):
@@ -295,7 +296,8 @@ def energy(topo, nudge, t, x, r, w, bias, target, out):
         m = mem_n[b]
         if m > 0:
             kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
-            z = np.dot(xb, kmat) * mem_beta[b]
+            z = np.dot(xb, kmat)
+            z *= mem_beta[b]
             for p in range(P):
                 out[p] -= row_logsumexp(z[p]) / mem_beta[b]
         cost = nudge[0][b]
