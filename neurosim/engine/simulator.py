@@ -62,6 +62,9 @@ class Simulator:
                            np.array([1j if np.issubdtype(compiled.dtype, np.complexfloating) else 0],
                                     dtype=compiled.dtype))
         self.probe_spec = probes
+        if self.discrete and probes is not None and probes.energy:
+            raise ValueError("energy probes need a continuous integrator (exp or euler); the "
+                             "discrete iteration's Hopfield energy is not implemented (energy = false)")
         if record_events is None:
             record_events = probes is not None and probes.events
         self._record_events = record_events
