@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from ..model.activations import drho_given_rho, rho_scalar
+from .vexp import rho_block
 
 BLAS_MIN_WORK = 4096  # below this many multiply-adds a loop beats the BLAS call overhead
 
@@ -63,9 +64,8 @@ def lam_at(nudge, b, t):
 @njit(cache=True)
 def refresh_rho(topo, b, x, r):
     P, offsets, act = topo[0], topo[2], topo[3]
-    a = act[b]
-    for i in range(P * offsets[b], P * offsets[b + 1]):
-        r[i] = rho_scalar(a, x[i])
+    sl = slice(P * offsets[b], P * offsets[b + 1])
+    rho_block(act[b], x[sl], r[sl])
 
 
 @njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
@@ -183,9 +183,8 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
                 for i in range(n):
                     gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
     if discrete:
-        for p in range(P):
-            for i in range(n):
-                gb[p, i] = rho_scalar(a, gb[p, i])
+        flat = g[P * off:P * (off + n)]
+        rho_block(a, flat, flat)
 
 
 @njit(cache=True)
@@ -262,7 +261,8 @@ def apply_step(topo, b, gamma, x, r, g):
         if not np.isfinite(v):
             finite = False
         x[i] = v
-        r[i] = rho_scalar(a, v)
+    sl = slice(P * offsets[b], P * offsets[b + 1])
+    rho_block(a, x[sl], r[sl])
     return finite
 
 
