@@ -14,8 +14,8 @@ synchronous iteration s_l ← ρ(∂Φ/∂s_l) for every layer at once, i.e.
 with ρ(x) = 1/(1 + e^{−4(x − 0.5)}), from s = 0 for T1 free steps, then T2 steps at +β and T2 at
 −β, both from the free state. Update (symmetric EP): ΔW_l = lr_l (s_lᵀ s_{l+1}|₊β − s_lᵀ s_{l+1}|₋β)
 / (2β·B), Δb_l likewise with the batch mean of s_{l+1}; plain SGD. The input's drive s_0 W_0 + b_0
-does not change within a batch: ``--cache`` (default) computes it once per batch, ``--no-cache``
-at every step (as the PyTorch code does). Prints one JSON line per epoch and a summary.
+does not change within a batch: ``--cache`` (default) computes it once per batch (for its three
+phases), ``--no-cache`` at every step (as the PyTorch code does). Prints one JSON line per epoch and a summary.
 """
 from __future__ import annotations
 
@@ -47,10 +47,12 @@ class NumpyEP:
         self.W = [np.asarray(w, dtype=self.dtype) for w in self.W]
         self.b = [np.asarray(b, dtype=self.dtype) for b in self.b]
 
-    def relax(self, x, s, steps, beta=0.0, y=None, cache=True):
-        """``steps`` synchronous iterations from the states ``s`` (list, layers 1..L)."""
+    def relax(self, x, s, steps, beta=0.0, y=None, cache=True, drive0=None):
+        """``steps`` synchronous iterations from the states ``s`` (list, layers 1..L); ``drive0``
+        the input's drive if already known (with ``cache``)."""
         L = len(s)
-        drive0 = x @ self.W[0] + self.b[0] if cache else None
+        if cache and drive0 is None:
+            drive0 = x @ self.W[0] + self.b[0]
         for _ in range(steps):
             new = []
             for l in range(L):
@@ -65,14 +67,15 @@ class NumpyEP:
             s = new
         return s
 
-    def free(self, x, steps, cache=True):
+    def free(self, x, steps, cache=True, drive0=None):
         s = [np.zeros((len(x), w.shape[1]), dtype=self.dtype) for w in self.W]
-        return self.relax(x, s, steps, cache=cache)
+        return self.relax(x, s, steps, cache=cache, drive0=drive0)
 
     def train_batch(self, x, y, lrs, beta, t1, t2, cache=True):
-        free = self.free(x, t1, cache)
-        plus = self.relax(x, free, t2, beta, y, cache)
-        minus = self.relax(x, free, t2, -beta, y, cache)
+        drive0 = x @ self.W[0] + self.b[0] if cache else None  # once for the batch's 3 phases
+        free = self.free(x, t1, cache, drive0)
+        plus = self.relax(x, free, t2, beta, y, cache, drive0)
+        minus = self.relax(x, free, t2, -beta, y, cache, drive0)
         scale = 1.0 / (2.0 * beta * len(x))
         for l in range(len(self.W)):
             below_p = plus[l - 1] if l > 0 else x

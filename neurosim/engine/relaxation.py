@@ -52,16 +52,18 @@ def residual(topo, nudge, t, x, r, g, w, bias, target, scratch, free, base, j0, 
 
 @njit(cache=True)
 def relax_ticks(topo, nudge, x, r, g, w, bias, target, scratch, base, j0, free, gamma, discrete,
-                t0, dt, chunks, tol, want_residual, phase_ptr, phase_blocks):
+                t0, dt, chunks, tol, want_residual, phase_ptr, phase_blocks, fresh_base):
     """Run the tick chunks ``chunks`` (ticks per chunk) from t0 under the phases of a sync or
     alternating scheduler; with ``tol`` ≥ 0 check the residual before the first chunk and after
     each one and stop once it is ≤ tol (as :meth:`Simulator.relax`). Time runs
     t = t_chunk + k·dt inside a chunk and t_chunk += n·dt after it, as in chunked ``run`` calls.
 
-    Returns (status, ticks done, updates done, time reached, residual (−1 if not computed),
-    diverged block).
+    ``fresh_base``: compute the clamped drive (else ``base`` and ``j0`` hold it from an earlier
+    call with the same clamps and weights). Returns (status, ticks done, updates done, time
+    reached, residual (−1 if not computed), diverged block).
     """
-    static_drive(topo, free, r, w, bias, base, j0, scratch)
+    if fresh_base:
+        static_drive(topo, free, r, w, bias, base, j0, scratch)
     res = -1.0
     if tol >= 0:
         res = residual(topo, nudge, t0, x, r, g, w, bias, target, scratch, free, base, j0, True,

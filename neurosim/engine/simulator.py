@@ -89,6 +89,10 @@ class Simulator:
         self.events = EventRecorder(self._record_events)
         self.scheduler = make_scheduler(self.scheduler_name, self.c, self.dt, self.integrator, seq)
         self.refresh()
+        #: reuse the clamped neighbours' drive across relax() calls until a clamp changes
+        #: (set by a caller that knows the weights stay fixed meanwhile, e.g. one EP batch)
+        self.keep_static_drive = False
+        self._base_ok = False
         return self
 
     # -- state --------------------------------------------------------------------------------
@@ -112,8 +116,11 @@ class Simulator:
         return self.c.view(self.x, block)
 
     def set_state(self, block, values):
-        self.state(block)[...] = values
-        self._refresh_block(self._id(block))
+        b = self._id(block)
+        self.state(b)[...] = values
+        self._refresh_block(b)
+        if not self.free[b]:
+            self._base_ok = False
 
     def states(self) -> dict[str, np.ndarray]:
         return {n: self.state(n).copy() for n in self.c.names}
@@ -126,9 +133,11 @@ class Simulator:
         """Hard clamp: fix the block's state to ``values`` and stop updating it."""
         self.set_state(block, values)
         self.free[self._id(block)] = False
+        self._base_ok = False
 
     def unclamp(self, block):
         self.free[self._id(block)] = True
+        self._base_ok = False
 
     def nudge(self, block, target, lam, cost: str = "mse", kind: str = "constant",
               omega: float = 0.0, phase: float = 0.0, t_on: float = -np.inf, t_off: float = np.inf):
@@ -258,7 +267,9 @@ class Simulator:
             self.topo, self.nudge_args, self.x, self.r, self.g, self.c.w, self.c.bias, self.target,
             self.scratch, self.base, self.j0, self.free, sch.gamma, sch.discrete, self.t, self.dt,
             self._chunks(duration, tol, check_every), -1.0 if tol is None else float(tol),
-            bool(want_residual), sch.phase_ptr, sch.phase_blocks)
+            bool(want_residual), sch.phase_ptr, sch.phase_blocks,
+            not (self.keep_static_drive and self._base_ok))
+        self._base_ok = True
         self.events.total += updates
         sch.ticks_done += ticks
         self.t = float(t)
@@ -303,6 +314,7 @@ class Simulator:
             raise ValueError(f"state of a {meta['scheduler']!r} simulator, this one is {self.scheduler_name!r}")
         for k in self.STATE_BUFFERS:
             getattr(self, k)[...] = arrays[f"sim/{k}"]
+        self._base_ok = False
         self.c.w[...], self.c.bias[...] = arrays["sim/w"], arrays["sim/bias"]
         self.t = float(meta["t"])
         self.scheduler.load_state_dict(_under("scheduler/", arrays), meta["scheduler_state"])

@@ -189,6 +189,9 @@ class PhaseRunner:
         self.sim = acquire_simulator(c, r.scheduler, r.dt, r.integrator, r.seed)
         for block, values in problem.clamped.items():
             self.sim.clamp(block, values)
+        # the weights stay fixed while a runner lives: the clamped inputs' drive is computed
+        # once for all its phases (a clamp of the readout, CHL, recomputes it)
+        self.sim.keep_static_drive = True
         if problem.init_state:
             for block, values in problem.init_state.items():
                 if block not in problem.clamped:
