@@ -90,7 +90,8 @@ def main(argv=None):
         cplx = tr.rule == "hep" and getattr(est, "n_points", 2) > 2
         n_nudged = {"ep_symmetric": 2, "ep": 1, "ep_random_sign": 1, "chl": 1}.get(
             tr.rule, getattr(est, "n_points", 0))
-        ticks = int(round(t["relax"]["free_duration"] / dt)) + n_nudged * int(round(t["relax"]["nudged_duration"] / dt))
+        ticks = (int(round(t["relax"]["free_duration"] / dt))
+                 + n_nudged * int(round(t["relax"]["nudged_duration"] / dt)))
         gemms = batch_gemms(tr.net, tr.input, P, ticks, 1 + n_nudged)
         flops = sum(2 * m * k * n * c for m, k, n, c in gemms) * (4 if cplx else 1)
         order = tr.order(1)

@@ -86,8 +86,15 @@ class Simulator:
         self.lam_t_on[...] = -np.inf
         self.lam_t_off[...] = np.inf
         self.probes = ProbeRecorder(self.c, self.probe_spec)
-        self.events = EventRecorder(self._record_events)
-        self.scheduler = make_scheduler(self.scheduler_name, self.c, self.dt, self.integrator, seq)
+        if getattr(self, "events", None) is not None and not self._record_events:
+            self.events.count = self.events.total = 0  # nothing kept: only the counters to clear
+        else:
+            self.events = EventRecorder(self._record_events)
+        sch = getattr(self, "scheduler", None)
+        if sch is not None and self.scheduler_name in ("sync", "alternating"):
+            sch.ticks_done = 0  # no clock and no random stream to re-seed
+        else:
+            self.scheduler = make_scheduler(self.scheduler_name, self.c, self.dt, self.integrator, seq)
         self.refresh()
         #: reuse the clamped neighbours' drive across relax() calls until a clamp changes
         #: (set by a caller that knows the weights stay fixed meanwhile, e.g. one EP batch)

@@ -8,8 +8,8 @@ so the logistic activations (one exp per unit per update) dominated a tick: 26 o
 
 e^r by its Taylor polynomial of degree 13 (|r| ≤ ln 2 / 2: truncation < 5e-18, below half an
 ulp) and 2^k by writing k + 1023 into the exponent bits, z clamped to [−708, 709] (e^z then
-stays a normal float64; a logistic of such z is 0 or 1 to double precision anyway; NaN stays NaN). Results agree
-with the C library's exp to a few ulp. :func:`rho_block` applies it for ``sigmoid4`` and
+stays a normal float64; a logistic of such z is 0 or 1 to double precision anyway; NaN stays
+NaN). Results agree with the C library's exp to about one ulp (measured over [−750, 750]). :func:`rho_block` applies it for ``sigmoid4`` and
 ``sigmoid`` on real blocks and the scalar ρ of :mod:`neurosim.model.activations` otherwise
 (complex states, the other activations).
 """

@@ -66,7 +66,8 @@ def to_params(compiled, gw, gb) -> Params:
     g = Params()
     for k, name in enumerate(compiled.proj_names):
         n_a, n_b = compiled.sizes[compiled.proj_pre[k]], compiled.sizes[compiled.proj_post[k]]
-        g.weights[name] = gw[compiled.w_off[k]:compiled.w_off[k + 1]].reshape(n_a, n_b).astype(np.float64)
+        w = gw[compiled.w_off[k]:compiled.w_off[k + 1]].reshape(n_a, n_b)
+        g.weights[name] = w.astype(np.float64, copy=False)  # gw is the caller's fresh buffer
     for b, name in enumerate(compiled.names):
-        g.biases[name] = gb[compiled.offsets[b]:compiled.offsets[b + 1]].astype(np.float64)
+        g.biases[name] = gb[compiled.offsets[b]:compiled.offsets[b + 1]].astype(np.float64, copy=False)
     return g
