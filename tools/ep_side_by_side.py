@@ -65,7 +65,11 @@ def main(argv=None):
     sc = load_scenario(args.scenario)
     for kv in args.set:
         k, v = kv.split("=", 1)
-        sc = sc.with_changes(**{k.replace(".", "__"): json.loads(v) if v[:1] in "0123456789-[{tf" else v})
+        try:
+            v = json.loads(v)
+        except json.JSONDecodeError:
+            pass  # a plain string
+        sc = sc.with_changes(**{k.replace(".", "__"): v})
     tr = Trainer(sc)
     dtype = tr.dtype
     npnet, hp = numpy_twin(tr, dtype)

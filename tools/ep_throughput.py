@@ -8,8 +8,8 @@ engine performs for them (complex states count 4× real flops):
 
 * every tick, for each free block b and each projection joining b to a *free* block o:
   2·P·n_b·n_o (one GEMM per projection and direction, as ``kernels.drive_into`` does);
-* once per phase, for each projection joining a free block to a clamped one: 2·P·n_b·n_c (the
-  clamped drive, ``kernels.static_drive``);
+* once per batch, for each projection joining a free block to a clamped one: 2·P·n_b·n_c (the
+  clamped drive, ``kernels.static_drive``, kept for all the batch's phases);
 * once per batch, the products: 2·P·n_a·n_b per projection with a clamped end, once per phase
   for the others (``learning.products.contrast_products``).
 
@@ -45,7 +45,7 @@ def batch_gemms(net, input_block, P, ticks, n_phases):
         for proj in net.projections:
             if b in (proj.pre, proj.post):
                 other = proj.post if proj.pre == b else proj.pre
-                calls = n_phases if other == input_block else ticks
+                calls = 1 if other == input_block else ticks  # kept for the batch's phases
                 out.append((P, net.block(other).size, net.block(b).size, calls))
     for proj in net.projections:
         calls = 1 if input_block in (proj.pre, proj.post) else n_phases - 1
