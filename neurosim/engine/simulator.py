@@ -105,6 +105,7 @@ class Simulator:
     # -- state --------------------------------------------------------------------------------
     def refresh(self):
         """Recompute ρ(x) for every block (after writing states directly)."""
+        self._base_ok = False
         if self.discrete:
             self.r[...] = self.x
             return
