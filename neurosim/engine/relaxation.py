@@ -9,6 +9,10 @@ Python loop would, so the states, times and stopping tick are those of that loop
 
 Residual: max over free units of |Π(x + g) − x| with g = −∂F/∂x (the continuous modes; the real
 part is projected for complex states), or max |ρ(h) − x| for the discrete iteration.
+
+numba's on-disk cache keys a function on its own file only: after changing :mod:`.kernels` or
+:mod:`.vexp`, delete ``__pycache__/relaxation.*.nb[ci]`` (or touch this file), or the cached
+kernels here keep the old code they inlined.
 """
 from __future__ import annotations
 
