@@ -88,17 +88,19 @@ def test_discrete_ep_symmetric_is_the_numpy_update():
     np.testing.assert_allclose(g.biases["in"], 0.0)
 
 
+@pytest.mark.parametrize("scheduler", ["sync", "alternating"])
 @pytest.mark.parametrize("integrator", ["euler", "discrete"])
 @pytest.mark.parametrize("tol", [None, 1e-9])
-def test_kernel_relaxation_equals_the_general_loop(integrator, tol):
+def test_kernel_relaxation_equals_the_general_loop(scheduler, integrator, tol):
     """relax() in one kernel call is bit-identical to the chunked run()/residual() loop (forced
     here by a probe, which the kernel path does not record)."""
     net, params = _net(loop=True)
     P = 3
     c = build(net, params, P)
     x = np.random.default_rng(1).uniform(0, 1, (P, 6))
-    sims = [Simulator(c, dt=0.5 if integrator == "euler" else 1.0, integrator=integrator),
-            Simulator(c, dt=0.5 if integrator == "euler" else 1.0, integrator=integrator,
+    dt = 0.5 if integrator == "euler" else 1.0
+    sims = [Simulator(c, scheduler=scheduler, dt=dt, integrator=integrator),
+            Simulator(c, scheduler=scheduler, dt=dt, integrator=integrator,
                       probes=ProbeSpec(interval=1000.0, energy=False, events=False))]
     assert sims[0]._fast_relax_ok() and not sims[1]._fast_relax_ok()
     res = []
