@@ -223,10 +223,19 @@ class Simulator:
     def residual(self) -> float:
         """max over free units of |Π(x + g) − x|, g = −∂F/∂x: zero exactly at a (projected)
         fixed point; max |ρ(h) − x| for the discrete iteration. Complex states are projected on
-        their real part only."""
-        return float(relaxation.residual(
-            self.topo, self.nudge_args, self.t, self.x, self.r, self.g, self.c.w, self.c.bias,
-            self.target, self.scratch, self.free, self.base, self.j0, False, self.discrete))
+        their real part only. (``relax`` computes the same inside its kernel,
+        :func:`relaxation.residual`; this numpy form keeps a plain ``run`` from compiling it.)"""
+        g = self.drive()
+        c, worst = self.c, 0.0
+        for b in np.flatnonzero(self.free):
+            b = int(b)
+            x = self.state(b)
+            step = c.view(g, b)
+            if not self.discrete and (np.isfinite(c.lo[b]) or np.isfinite(c.hi[b])):
+                re = np.clip(x.real + step.real, c.lo[b], c.hi[b]) - x.real
+                step = re + 1j * step.imag if np.iscomplexobj(step) else re
+            worst = max(worst, float(np.max(np.abs(step))))
+        return worst
 
     def _fast_relax_ok(self) -> bool:
         """Whether :func:`relaxation.relax_ticks` may run the phase: a sync or alternating
