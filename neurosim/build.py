@@ -13,7 +13,7 @@ Layout (the idea of Nengo's builder: the engine sees only arrays):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,6 +50,8 @@ class Compiled:
     adj_side: np.ndarray
     w: np.ndarray            # weight buffer (dtype)
     bias: np.ndarray         # (N,) bias buffer (dtype)
+    #: idle simulators of this network, by (scheduler, dt, integrator) (engine.simulator.acquire_simulator)
+    sim_pool: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_blocks(self) -> int:

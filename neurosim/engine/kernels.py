@@ -9,7 +9,12 @@ The block update integrates dx_b/dt = −∂F/∂x_b / τ_b over an elapsed time
     x_b ← Π_b( x_b + γ g_b ),   γ = 1 − e^{−Δ/τ_b}  (``exp``)  or  min(Δ/τ_b, 1)  (``euler``)
 
 Π_b projects onto the activation's state domain (hard_sigmoid: [0, 1]). With ``euler`` and Δ = τ
-the update is the fixed-point form x_b ← Π_b(ρ'(x_b) ⊙ h_b). The drive is computed for all P
+the update is the fixed-point form x_b ← Π_b(ρ'(x_b) ⊙ h_b).
+
+``discrete`` (integrator 2) is another model, the iteration of the Hopfield energy
+E_H = Σ_b Σ_i G_b(x_b,i) − Σ_(a→b) x_a W_ab x_b − Σ_b b_b·x_b (G_b' = ρ_b⁻¹) used by the public
+EP code: one update is x_b ← ρ_b(h_b − λ ∂C/∂x_b) with h_b = b_b + Σ x_a W_ab + Σ x_c W_bcᵀ read
+from the neighbours' *states* (the r buffer holds x in this mode), whatever Δ is. The drive is computed for all P
 particles at once; couplings use BLAS through ``np.dot`` when the matrices are large enough to
 amortise the call, and plain loops otherwise (small blocks, P = 1).
 
@@ -27,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from ..model.activations import drho_given_rho, rho_scalar
+from .vexp import rho_block
 
 BLAS_MIN_WORK = 4096  # below this many multiply-adds a loop beats the BLAS call overhead
 
@@ -58,9 +64,8 @@ def lam_at(nudge, b, t):
 @njit(cache=True)
 def refresh_rho(topo, b, x, r):
     P, offsets, act = topo[0], topo[2], topo[3]
-    a = act[b]
-    for i in range(P * offsets[b], P * offsets[b + 1]):
-        r[i] = rho_scalar(a, x[i])
+    sl = slice(P * offsets[b], P * offsets[b + 1])
+    rho_block(act[b], x[sl], r[sl])
 
 
 @njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
@@ -110,16 +115,34 @@ def row_logsumexp(row):
 @njit(cache=True)
 def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
     """g_b ← −∂F/∂x_b for all particles (see module docstring)."""
+    drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, x, topo[11][b], False, False)
+
+
+@njit(cache=True)
+def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, use_base, discrete):
+    """The drive of block b into g_b, starting from ``base`` (the bias and the couplings of
+    adjacency rows before ``j0``, see :func:`static_drive`) when ``use_base``, else from the bias.
+
+    Continuous modes: g_b = ρ'(x_b) ⊙ h_b − x_b + memory − λ∂C/∂x_b (−∂F/∂x_b).
+    ``discrete``: g_b = ρ(h_b + memory − λ∂C/∂x_b), the block's next state, with the couplings
+    reading the neighbours' states themselves (their r buffer holds x, see :func:`apply_discrete`).
+    """
     (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
      adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post) = topo
     n = sizes[b]
     off = offsets[b]
     xb = block_matrix(x, P, offsets, b)
     gb = block_matrix(g, P, offsets, b)
-    for p in range(P):
-        for i in range(n):
-            gb[p, i] = bias[off + i]
-    for j in range(adj_ptr[b], adj_ptr[b + 1]):
+    if use_base:
+        bb = block_matrix(base, P, offsets, b)
+        for p in range(P):
+            for i in range(n):
+                gb[p, i] = bb[p, i]
+    else:
+        for p in range(P):
+            for i in range(n):
+                gb[p, i] = bias[off + i]
+    for j in range(j0, adj_ptr[b + 1]):
         k = adj_proj[j]
         o = adj_other[j]
         ro = block_matrix(r, P, offsets, o)
@@ -130,15 +153,17 @@ def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
             wk = w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o]))
             _acc_matmul(ro, wk, gb, scratch, True)
     a = act[b]
-    rb = block_matrix(r, P, offsets, b)
-    for p in range(P):
-        for i in range(n):
-            gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * gb[p, i] - xb[p, i]
+    if not discrete:
+        rb = block_matrix(r, P, offsets, b)
+        for p in range(P):
+            for i in range(n):
+                gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * gb[p, i] - xb[p, i]
     m = mem_n[b]
     if m > 0:
         kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
         beta = mem_beta[b]
-        z = np.dot(xb, kmat) * beta
+        z = np.dot(xb, kmat)
+        z *= beta  # in place: z keeps the state dtype (float32 stays float32)
         for p in range(P):
             lse = row_logsumexp(z[p])
             for q in range(m):
@@ -157,6 +182,64 @@ def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
                 lse = row_logsumexp(xb[p])
                 for i in range(n):
                     gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
+    if discrete:
+        flat = g[P * off:P * (off + n)]
+        rho_block(a, flat, flat)
+
+
+@njit(cache=True)
+def static_drive(topo, free, r, w, bias, base, j0, scratch):
+    """For every free block b: base_b = b_b + Σ ρ(x_o) W over its leading adjacency rows whose
+    other block o is clamped, and j0[b] = the first row not folded in.
+
+    A clamped neighbour's contribution is constant while the clamps hold, so a phase computes it
+    once instead of at every update; rows are folded in adjacency order only up to the first free
+    neighbour, so the per-update sum adds the remaining terms in the same order as
+    :func:`compute_drive` (bit-identical drives).
+    """
+    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
+    adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
+    for b in range(sizes.shape[0]):
+        j0[b] = adj_ptr[b]
+        if not free[b]:
+            continue
+        n = sizes[b]
+        bb = block_matrix(base, P, offsets, b)
+        for p in range(P):
+            for i in range(n):
+                bb[p, i] = bias[offsets[b] + i]
+        j = adj_ptr[b]
+        while j < adj_ptr[b + 1] and not free[adj_other[j]]:
+            k, o = adj_proj[j], adj_other[j]
+            ro = block_matrix(r, P, offsets, o)
+            if adj_side[j] == 0:
+                _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), bb, scratch, False)
+            else:
+                _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), bb, scratch, True)
+            j += 1
+        j0[b] = j
+
+
+@njit(cache=True)
+def apply_discrete(topo, b, x, r, g):
+    """x_b ← g_b (the discrete iteration's next state) and r_b ← x_b; False if non-finite."""
+    P, offsets = topo[0], topo[2]
+    finite = True
+    for i in range(P * offsets[b], P * offsets[b + 1]):
+        v = g[i]
+        if not np.isfinite(v):
+            finite = False
+        x[i] = v
+        r[i] = v
+    return finite
+
+
+@njit(cache=True, inline="always")
+def update_block(topo, b, gamma, discrete, x, r, g):
+    """One block update from the drive in g_b: the discrete replacement or the projected step."""
+    if discrete:
+        return apply_discrete(topo, b, x, r, g)
+    return apply_step(topo, b, gamma, x, r, g)
 
 
 @njit(cache=True)
@@ -178,12 +261,16 @@ def apply_step(topo, b, gamma, x, r, g):
         if not np.isfinite(v):
             finite = False
         x[i] = v
-        r[i] = rho_scalar(a, v)
+    sl = slice(P * offsets[b], P * offsets[b + 1])
+    rho_block(a, x[sl], r[sl])
     return finite
 
 
 @njit(cache=True)
 def step_size(integrator, delta, tau):
+    """γ of an update over Δ: 1 − e^{−Δ/τ} (exp, 0), min(Δ/τ, 1) (euler, 1), 1 (discrete, 2)."""
+    if integrator == 2:
+        return 1.0
     if integrator == 0:
         return 1.0 - np.exp(-delta / tau)
     return min(delta / tau, 1.0)
@@ -209,7 +296,8 @@ def energy(topo, nudge, t, x, r, w, bias, target, out):
         m = mem_n[b]
         if m > 0:
             kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
-            z = np.dot(xb, kmat) * mem_beta[b]
+            z = np.dot(xb, kmat)
+            z *= mem_beta[b]
             for p in range(P):
                 out[p] -= row_logsumexp(z[p]) / mem_beta[b]
         cost = nudge[0][b]
@@ -253,7 +341,7 @@ def _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state,
 
 
 @njit(cache=True)
-def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma,
+def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma, discrete, base, j0,
               t0, dt, n_ticks, phase_ptr, phase_blocks, perms,
               probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
               ev_time, ev_block, n_ev):
@@ -262,11 +350,14 @@ def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma,
     A tick runs its phases in order; inside a phase all blocks compute their drive from the same
     state first and then apply it (Jacobi). ``perms`` (n_ticks, B) overrides the phases with one
     phase per block in a fresh random order each tick (random_sequential) when non-empty.
+    The clamped neighbours' drive is computed once per call (:func:`static_drive`);
+    ``discrete`` replaces each update by the iteration x_b ← ρ(h_b) (:func:`drive_into`).
     Returns (status, ticks done, probes written, events written, diverged block).
     """
     P = topo[0]
     nb = topo[1].shape[0]
     ebuf = np.zeros(P, dtype=x.dtype)
+    static_drive(topo, free, r, w, bias, base, j0, scratch)
     use_perm = perms.shape[0] > 0
     # sample k of this call is due at probe_base + k·probe_dt (no accumulated rounding); a
     # sample is due at t when it is within a hair (relative to the interval) of t
@@ -287,11 +378,12 @@ def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma,
             for q in range(lo_i, hi_i):
                 b = perms[tick, q] if use_perm else phase_blocks[q]
                 if free[b]:
-                    compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch)
+                    drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0[b],
+                               True, discrete)
             for q in range(lo_i, hi_i):
                 b = perms[tick, q] if use_perm else phase_blocks[q]
                 if free[b]:
-                    if not apply_step(topo, b, gamma[b], x, r, g):
+                    if not update_block(topo, b, gamma[b], discrete, x, r, g):
                         return DIVERGED, tick, n_probe, n_ev, b
                     if n_ev < ev_time.shape[0]:
                         ev_time[n_ev] = t + dt
@@ -333,7 +425,7 @@ def heapify(ht, hs, hid):
 
 
 @njit(cache=True)
-def run_events(topo, nudge, x, r, g, w, bias, target, scratch, free, integrator, max_step,
+def run_events(topo, nudge, x, r, g, w, bias, target, scratch, base, j0, free, integrator, max_step,
                t_end, heap_t, heap_seq, heap_id, seq, last, rate, draws, draw_pos,
                probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
                ev_time, ev_block, n_ev):
@@ -349,6 +441,8 @@ def run_events(topo, nudge, x, r, g, w, bias, target, scratch, free, integrator,
     P = topo[0]
     tau = topo[6]
     ebuf = np.zeros(P, dtype=x.dtype)
+    discrete = integrator == 2
+    static_drive(topo, free, r, w, bias, base, j0, scratch)
     k_draws = draws.shape[1]
     # sample k of this call is due at probe_base + k·probe_dt, computed, not accumulated: a sum
     # of many intervals can overshoot t_end by an ulp and lose the run's last sample
@@ -371,12 +465,12 @@ def run_events(topo, nudge, x, r, g, w, bias, target, scratch, free, integrator,
             # integrate the block's own flow over the elapsed time (neighbours frozen), in
             # sub-steps no longer than max_step, so a long wait cannot overshoot
             elapsed = t_next - last[b]
-            n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
+            n_sub = 1 if discrete else max(1, int(np.ceil(elapsed / max_step - 1e-9)))
             gamma = step_size(integrator, elapsed / n_sub, tau[b])
             for sub in range(n_sub):
-                compute_drive(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w,
-                              bias, target, scratch)
-                if not apply_step(topo, b, gamma, x, r, g):
+                drive_into(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w,
+                           bias, target, scratch, base, j0[b], True, discrete)
+                if not update_block(topo, b, gamma, discrete, x, r, g):
                     return DIVERGED, t_next, seq, n_probe, n_ev, b
             ev_time[n_ev] = t_next
             ev_block[n_ev] = b

@@ -15,7 +15,7 @@ import numpy as np
 from . import kernels
 
 SCHEDULERS = ("sync", "alternating", "random_sequential", "poisson")
-INTEGRATORS = {"exp": 0, "euler": 1}
+INTEGRATORS = {"exp": 0, "euler": 1, "discrete": 2}
 CLOCK_DRAWS = 256  # unit exponentials pre-drawn per block and refilled from its own stream
 
 
@@ -24,6 +24,7 @@ class TickScheduler:
 
     def __init__(self, kind: str, compiled, dt: float, integrator: str, seed_seq: np.random.SeedSequence):
         self.kind, self.dt = kind, float(dt)
+        self.discrete = integrator == "discrete"
         self.gamma = np.array([kernels.step_size(INTEGRATORS[integrator], self.dt, tau)
                                for tau in compiled.tau])
         nb = compiled.n_blocks
@@ -54,8 +55,8 @@ class TickScheduler:
                      if self.rng is not None else np.zeros((0, 0), dtype=np.int64))
             status, done, n_probe, n_ev, bad = kernels.run_ticks(
                 sim.topo, sim.nudge_args, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
-                sim.scratch, sim.free, self.gamma, sim.t, self.dt, n, self.phase_ptr,
-                self.phase_blocks, perms, *sim.probes.kernel_args(), *sim.events.kernel_args())
+                sim.scratch, sim.free, self.gamma, self.discrete, sim.base, sim.j0, sim.t, self.dt, n,
+                self.phase_ptr, self.phase_blocks, perms, *sim.probes.kernel_args(), *sim.events.kernel_args())
             sim.probes.advance(n_probe, done)
             sim.events.advance(n_ev)
             t_stop = sim.t + done * self.dt
@@ -100,7 +101,8 @@ class PoissonScheduler:
         while True:
             status, t, self.seq, n_probe, n_ev, b = kernels.run_events(
                 sim.topo, sim.nudge_args, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
-                sim.scratch, sim.free, self.integrator, self.max_step, t_end, self.heap_t, self.heap_seq,
+                sim.scratch, sim.base, sim.j0, sim.free, self.integrator, self.max_step, t_end,
+                self.heap_t, self.heap_seq,
                 self.heap_id, self.seq, self.last, self.rate, self.draws, self.draw_pos,
                 *sim.probes.kernel_args(), *sim.events.kernel_args())
             sim.probes.advance(n_probe, None)

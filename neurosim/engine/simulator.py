@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..build import COSTS, Compiled
-from . import kernels
+from . import kernels, relaxation
 from .probes import EventRecorder, ProbeRecorder, ProbeSpec
 from .scheduler import make_scheduler
 from .threads import configure_blas_threads
@@ -20,7 +20,11 @@ class Simulator:
     """Relaxes a :class:`~neurosim.build.Compiled` network under a scheduler.
 
     Time t is simulated time in units of τ. ``run(duration)`` advances the network; clamps and
-    nudges set between runs take effect from the current t.
+    nudges set between runs take effect from the current t. ``integrator = "discrete"`` runs the
+    iteration x_b ← ρ(h_b) of the public EP code instead of the flow (see :mod:`.kernels`):
+    couplings then read the states themselves, and ``drive()`` returns the step ρ(h) − x.
+    ``reset(seed)`` returns a simulator to its just-built state, so a training loop can keep one
+    per network instead of building one per batch.
     """
 
     def __init__(self, compiled: Compiled, scheduler: str = "sync", dt: float = 0.1,
@@ -31,11 +35,14 @@ class Simulator:
         self.t = 0.0
         self.dt = float(dt)
         self.scheduler_name = scheduler
-        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.integrator = integrator
+        self.discrete = integrator == "discrete"
         self.x = compiled.new_state()
         self.r = np.empty_like(self.x)
         self.g = np.zeros_like(self.x)
         self.target = np.zeros_like(self.x)
+        self.base = np.zeros_like(self.x)  # bias + clamped neighbours' drive (kernels.static_drive)
+        self.j0 = np.zeros(compiled.n_blocks, dtype=np.int64)
         self.scratch = np.zeros(compiled.n_particles * int(compiled.sizes.max()), dtype=compiled.dtype)
         self.free = np.ones(compiled.n_blocks, dtype=np.bool_)
         nb = compiled.n_blocks
@@ -55,17 +62,61 @@ class Simulator:
                            np.array([1j if np.issubdtype(compiled.dtype, np.complexfloating) else 0],
                                     dtype=compiled.dtype))
         self.probe_spec = probes
-        self.probes = ProbeRecorder(compiled, probes)
+        if self.discrete and probes is not None and probes.energy:
+            raise ValueError("energy probes need a continuous integrator (exp or euler); the "
+                             "discrete iteration's Hopfield energy is not implemented (energy = false)")
         if record_events is None:
             record_events = probes is not None and probes.events
-        self.events = EventRecorder(record_events)
-        self.scheduler = make_scheduler(scheduler, compiled, dt, integrator, seq)
+        self._record_events = record_events
+        self.reset(seed)
+
+    def reset(self, seed=0):
+        """Back to the just-built state (t = 0, zero states, nothing clamped or nudged, fresh
+        probes, events and scheduler clocks seeded by ``seed``), keeping the buffers."""
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.t = 0.0
+        for buf in (self.x, self.g, self.target):
+            buf[...] = 0
+        self.free[...] = True
+        self.nudge_cost[...] = 0
+        self.lam_kind[...] = 0
+        self.lam_amp[...] = 0
+        self.lam_omega[...] = 0
+        self.lam_phase[...] = 0
+        self.lam_t_on[...] = -np.inf
+        self.lam_t_off[...] = np.inf
+        self.probes = ProbeRecorder(self.c, self.probe_spec)
+        if getattr(self, "events", None) is not None and not self._record_events:
+            self.events.count = self.events.total = 0  # nothing kept: only the counters to clear
+        else:
+            self.events = EventRecorder(self._record_events)
+        sch = getattr(self, "scheduler", None)
+        if sch is not None and self.scheduler_name in ("sync", "alternating"):
+            sch.ticks_done = 0  # no clock and no random stream to re-seed
+        else:
+            self.scheduler = make_scheduler(self.scheduler_name, self.c, self.dt, self.integrator, seq)
         self.refresh()
+        #: reuse the clamped neighbours' drive across relax() calls until a clamp changes
+        #: (set by a caller that knows the weights stay fixed meanwhile, e.g. one EP batch)
+        self.keep_static_drive = False
+        self._base_ok = False
+        return self
 
     # -- state --------------------------------------------------------------------------------
     def refresh(self):
         """Recompute ρ(x) for every block (after writing states directly)."""
+        self._base_ok = False
+        if self.discrete:
+            self.r[...] = self.x
+            return
         for b in range(self.c.n_blocks):
+            kernels.refresh_rho(self.topo, b, self.x, self.r)
+
+    def _refresh_block(self, b: int):
+        if self.discrete:
+            sl = self.c.block_slice(b)
+            self.r[sl] = self.x[sl]
+        else:
             kernels.refresh_rho(self.topo, b, self.x, self.r)
 
     def state(self, block) -> np.ndarray:
@@ -73,8 +124,11 @@ class Simulator:
         return self.c.view(self.x, block)
 
     def set_state(self, block, values):
-        self.state(block)[...] = values
-        kernels.refresh_rho(self.topo, self._id(block), self.x, self.r)
+        b = self._id(block)
+        self.state(b)[...] = values
+        self._refresh_block(b)
+        if not self.free[b]:
+            self._base_ok = False
 
     def states(self) -> dict[str, np.ndarray]:
         return {n: self.state(n).copy() for n in self.c.names}
@@ -87,9 +141,11 @@ class Simulator:
         """Hard clamp: fix the block's state to ``values`` and stop updating it."""
         self.set_state(block, values)
         self.free[self._id(block)] = False
+        self._base_ok = False
 
     def unclamp(self, block):
         self.free[self._id(block)] = True
+        self._base_ok = False
 
     def nudge(self, block, target, lam, cost: str = "mse", kind: str = "constant",
               omega: float = 0.0, phase: float = 0.0, t_on: float = -np.inf, t_off: float = np.inf):
@@ -142,42 +198,64 @@ class Simulator:
 
     def energy(self) -> np.ndarray:
         """F(x) = E(x) + Σ λ C per particle at the current state and time."""
+        if self.discrete:
+            raise ValueError("energy probes need a continuous integrator (exp or euler); the "
+                             "discrete iteration's Hopfield energy is not implemented")
         out = np.zeros(self.c.n_particles, dtype=self.c.dtype)
         kernels.energy(self.topo, self.nudge_args, self.t, self.x, self.r, self.c.w, self.c.bias,
                        self.target, out)
         return out
 
     def drive(self) -> np.ndarray:
-        """−∂F/∂x for every free block at the current state (zero for clamped blocks)."""
+        """−∂F/∂x for every free block at the current state (zero for clamped blocks); for the
+        discrete iteration the step ρ(h) − x."""
         self.g[:] = 0
         for b in range(self.c.n_blocks):
             if self.free[b]:
-                kernels.compute_drive(self.topo, self.nudge_args, b, self.t, self.x, self.r, self.g,
-                                      self.c.w, self.c.bias, self.target, self.scratch)
+                kernels.drive_into(self.topo, self.nudge_args, b, self.t, self.x, self.r, self.g,
+                                   self.c.w, self.c.bias, self.target, self.scratch, self.x,
+                                   self.c.adj_ptr[b], False, self.discrete)
+                if self.discrete:
+                    sl = self.c.block_slice(b)
+                    self.g[sl] -= self.x[sl]
         return self.g.copy()
 
     def residual(self) -> float:
         """max over free units of |Π(x + g) − x|, g = −∂F/∂x: zero exactly at a (projected)
-        fixed point. Complex states are projected on their real part only."""
+        fixed point; max |ρ(h) − x| for the discrete iteration. Complex states are projected on
+        their real part only. (``relax`` computes the same inside its kernel,
+        :func:`relaxation.residual`; this numpy form keeps a plain ``run`` from compiling it.)"""
         g = self.drive()
         c, worst = self.c, 0.0
         for b in np.flatnonzero(self.free):
             b = int(b)
             x = self.state(b)
             step = c.view(g, b)
-            if np.isfinite(c.lo[b]) or np.isfinite(c.hi[b]):
+            if not self.discrete and (np.isfinite(c.lo[b]) or np.isfinite(c.hi[b])):
                 re = np.clip(x.real + step.real, c.lo[b], c.hi[b]) - x.real
                 step = re + 1j * step.imag if np.iscomplexobj(step) else re
             worst = max(worst, float(np.max(np.abs(step))))
         return worst
 
-    def relax(self, duration: float, tol: float | None = None, check_every: float = 5.0) -> float:
+    def _fast_relax_ok(self) -> bool:
+        """Whether :func:`relaxation.relax_ticks` may run the phase: a sync or alternating
+        scheduler with nothing recorded (probes and kept events need the general loop)."""
+        return (self.scheduler_name in ("sync", "alternating") and self.probe_spec is None
+                and not self._record_events)
+
+    def relax(self, duration: float, tol: float | None = None, check_every: float = 5.0,
+              residual: bool = True) -> float | None:
         """Run for at most ``duration``, stopping once ``residual()`` ≤ ``tol`` (checked before
         starting and every ``check_every``); with no ``tol``, run the whole ``duration``.
-        Returns the residual reached."""
+        Returns the residual reached (None when ``residual`` is False and there is no ``tol``:
+        the residual costs one more drive pass)."""
+        if duration < 0:
+            raise ValueError(f"duration must be non-negative, got {duration}")
+        if self._fast_relax_ok():
+            return self._relax_kernel(duration, tol, check_every, residual)
         if tol is None:
             self.run(duration)
-            return self.residual()
+            return self.residual() if residual else None
         done, res = 0.0, self.residual()
         while res > tol and done < duration - 1e-12:
             step = min(check_every, duration - done)
@@ -185,6 +263,36 @@ class Simulator:
             done += step
             res = self.residual()
         return res
+
+    def _chunks(self, duration: float, tol, check_every: float) -> np.ndarray:
+        """Ticks per chunk, as the chunked ``run`` calls of the Python loop would do them."""
+        dt, t = self.dt, self.t
+        if tol is None:
+            return np.array([int(np.floor((t + duration - t) / dt + 1e-9))], dtype=np.int64)
+        out, done = [], 0.0
+        while done < duration - 1e-12:
+            step = min(check_every, duration - done)
+            n = int(np.floor((t + step - t) / dt + 1e-9))
+            out.append(n)
+            t += n * dt
+            done += step
+        return np.array(out, dtype=np.int64)
+
+    def _relax_kernel(self, duration, tol, check_every, want_residual):
+        sch = self.scheduler
+        status, ticks, updates, t, res, bad = relaxation.relax_ticks(
+            self.topo, self.nudge_args, self.x, self.r, self.g, self.c.w, self.c.bias, self.target,
+            self.scratch, self.base, self.j0, self.free, sch.gamma, sch.discrete, self.t, self.dt,
+            self._chunks(duration, tol, check_every), -1.0 if tol is None else float(tol),
+            bool(want_residual), sch.phase_ptr, sch.phase_blocks,
+            not (self.keep_static_drive and self._base_ok))
+        self._base_ok = True
+        self.events.total += updates
+        sch.ticks_done += ticks
+        self.t = float(t)
+        if status == kernels.DIVERGED:
+            self.diverged(bad)
+        return float(res) if res >= 0 else None
 
     def traces(self) -> dict[str, np.ndarray]:
         """Everything recorded so far: probes, and ``event_time`` / ``event_block``."""
@@ -223,11 +331,29 @@ class Simulator:
             raise ValueError(f"state of a {meta['scheduler']!r} simulator, this one is {self.scheduler_name!r}")
         for k in self.STATE_BUFFERS:
             getattr(self, k)[...] = arrays[f"sim/{k}"]
+        self._base_ok = False
         self.c.w[...], self.c.bias[...] = arrays["sim/w"], arrays["sim/bias"]
         self.t = float(meta["t"])
         self.scheduler.load_state_dict(_under("scheduler/", arrays), meta["scheduler_state"])
         self.probes.load_state_dict(_under("probes/", arrays))
         self.events.load_state_dict(_under("events/", arrays), meta["events"])
+
+
+def acquire_simulator(compiled: Compiled, scheduler: str = "sync", dt: float = 0.1,
+                      integrator: str = "exp", seed=0) -> Simulator:
+    """A just-reset simulator of ``compiled``: an idle one from the network's pool (same scheduler,
+    dt and integrator, no probes) if there is one, else a new one. Hand it back with
+    :func:`release_simulator`; a simulator is never given to two holders at once."""
+    idle = compiled.sim_pool.get((scheduler, float(dt), integrator))
+    if idle:
+        return idle.pop().reset(seed)
+    return Simulator(compiled, scheduler=scheduler, dt=dt, integrator=integrator, seed=seed)
+
+
+def release_simulator(sim: Simulator) -> None:
+    """Put ``sim`` back into its compiled network's pool (only probe-free simulators are kept)."""
+    if sim.probe_spec is None and not sim._record_events:
+        sim.c.sim_pool.setdefault((sim.scheduler_name, sim.dt, sim.integrator), []).append(sim)
 
 
 def _under(prefix: str, arrays: dict) -> dict:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..build import compiled_for
-from ..engine.simulator import SimulationDiverged, Simulator
+from ..engine.simulator import SimulationDiverged, acquire_simulator, release_simulator
 from ..model import energy as en
 from ..model.network import Params
 from ..learning.optim import make_optimizer, resolve_lrs
@@ -151,7 +151,7 @@ class Trainer:
         self._relax_config = RelaxConfig
         self.relax_kw = dict(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
                              free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
-                             tol=r["tol"] or None)
+                             tol=r["tol"] or None, residuals=False)  # no phase residual unless tol
         self.free_blocks = [b for b in self.net.block_names() if b != self.input]
         self.persistent = ({b: np.zeros((len(self.x_train), self.net.block(b).size)) for b in self.free_blocks}
                            if t["persistent_states"] else None)
@@ -217,11 +217,12 @@ class Trainer:
         r = self.t["relax"]
         for start in range(0, len(x), EVAL_CHUNK):
             xb = x[start:start + EVAL_CHUNK]
-            sim = Simulator(self.compiled(len(xb)), scheduler=r["scheduler"], dt=r["dt"],
-                            integrator=r["integrator"], seed=np.random.SeedSequence([self.seed, 0]))
+            sim = acquire_simulator(self.compiled(len(xb)), r["scheduler"], r["dt"], r["integrator"],
+                                    np.random.SeedSequence([self.seed, 0]))
             sim.clamp(self.input, xb)
-            sim.run(r["free_duration"])
+            sim.relax(r["free_duration"], residual=False)
             outs.append(sim.state(self.output).real.copy())
+            release_simulator(sim)
         return np.concatenate(outs)
 
     def evaluate(self, x, y) -> EvalResult:

@@ -72,11 +72,13 @@ def _free_runner(problem, phases, name: str) -> PhaseRunner:
 
 
 def _info(runner_or_state, out, **extra) -> dict:
+    """The estimator's ``info`` (free state and output, residuals); releases a runner."""
     free = runner_or_state if isinstance(runner_or_state, dict) else runner_or_state.free_state
     free = {k: np.real(v).astype(np.float64) for k, v in free.items()}
     info = {"free_state": free, "free_output": free[out].copy()}
     if not isinstance(runner_or_state, dict):
         info["residuals"] = list(runner_or_state.residuals)
+        runner_or_state.release()  # the estimate is done: the simulator goes back to the pool
     info.update(extra)
     return info
 

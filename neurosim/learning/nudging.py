@@ -18,9 +18,17 @@ The local products (:func:`energy_param_grads`) per parameter, averaged over the
 
 Each one reads only the pre/post activity of its own projection (or block).
 
-Relaxation: :class:`PhaseRunner` owns one :class:`~neurosim.engine.simulator.Simulator` with the
-input blocks hard-clamped, runs a phase for at most its duration and stops early once the
-stationarity residual max|Π(x + g) − x| (g = −∂F/∂x) falls below ``RelaxConfig.tol``.
+Relaxation: :class:`PhaseRunner` holds one :class:`~neurosim.engine.simulator.Simulator` with the
+input blocks hard-clamped (taken from the compiled network's pool and reset, so a training run
+re-binds one simulator per batch instead of building one), runs a phase for at most its duration
+and stops early once the stationarity residual max|Π(x + g) − x| (g = −∂F/∂x) falls below
+``RelaxConfig.tol``. For real states without memories, :meth:`PhaseRunner.contrast` keeps each
+phase's ρ buffer and forms the whole contrast with one call of
+:func:`~neurosim.learning.products.contrast_products`.
+
+With ``integrator = "discrete"`` (the public EP code's x ← ρ(h) iteration, see
+:mod:`neurosim.engine.kernels`) the couplings and the products read the states themselves:
+∂E/∂W_ab = −x_aᵀ x_b / P, ∂E/∂b_b = −Σ_p x_b,p / P.
 """
 from __future__ import annotations
 
@@ -29,10 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..build import Compiled
-from ..engine.simulator import Simulator
+from ..engine.simulator import acquire_simulator, release_simulator
 from ..model import energy as en
 from ..model.activations import HOLOMORPHIC
 from ..model.network import Params
+from .products import contrast_products, to_params
 
 
 @dataclass
@@ -48,6 +57,8 @@ class RelaxConfig:
     seed: int = 0
     tol: float | None = 1e-11
     check_every: float = 5.0
+    #: record the residual at the end of every phase without ``tol`` (one more drive pass)
+    residuals: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,12 +106,15 @@ def clamped_phase():
 
 
 # -- local products ------------------------------------------------------------------------------
-def energy_param_grads(compiled: Compiled, states: dict, clamped_blocks) -> Params:
-    """∂E/∂θ at ``states`` (block → (P, n), real or complex), averaged over particles (see module doc)."""
+def energy_param_grads(compiled: Compiled, states: dict, clamped_blocks, couple_states: bool = False
+                       ) -> Params:
+    """∂E/∂θ at ``states`` (block → (P, n), real or complex), averaged over particles (see module
+    doc); ``couple_states``: the discrete iteration's products of the states themselves."""
     net = compiled.net
     g = Params()
     p = next(iter(states.values())).shape[0]
-    r = {b.name: en.rho(b.activation, states[b.name]) for b in net.blocks}
+    r = {b.name: (states[b.name] if couple_states else en.rho(b.activation, states[b.name]))
+         for b in net.blocks}
     for proj in net.projections:
         g.weights[proj.name] = -(r[proj.pre].T @ r[proj.post]) / p
     for b in net.blocks:
@@ -156,7 +170,8 @@ def require_holomorphic(compiled: Compiled, estimator: str) -> None:
 class PhaseRunner:
     """One simulator for a problem: inputs hard-clamped, free phase, then nudged phases.
 
-    ``complex_states`` builds it on the complex128 twin (needed for complex λ).
+    ``complex_states`` builds it on the complex128 twin (needed for complex λ). :meth:`release`
+    hands the simulator back to the compiled network's pool (the estimators do once done).
     """
 
     def __init__(self, problem, complex_states: bool = False):
@@ -164,16 +179,27 @@ class PhaseRunner:
         self.relax = problem.relax
         c = complex_twin(problem.compiled) if complex_states else problem.compiled
         self.compiled = c
-        self.sim = Simulator(c, scheduler=self.relax.scheduler, dt=self.relax.dt,
-                             integrator=self.relax.integrator, seed=self.relax.seed)
+        r = self.relax
+        self.sim = acquire_simulator(c, r.scheduler, r.dt, r.integrator, r.seed)
         for block, values in problem.clamped.items():
             self.sim.clamp(block, values)
+        # the weights stay fixed while a runner lives: the clamped inputs' drive is computed
+        # once for all its phases (a clamp of the readout, CHL, recomputes it)
+        self.sim.keep_static_drive = True
         if problem.init_state:
             for block, values in problem.init_state.items():
                 if block not in problem.clamped:
                     self.sim.set_state(block, values)
         self.out = problem.out
         self.residuals: list[float] = []
+        # the one-call contrast needs real products of ρ (or of x) only: no memories
+        self._flat = (not np.issubdtype(c.dtype, np.complexfloating)) and not c.net.memories
+
+    def release(self) -> None:
+        """Return the simulator to the pool; the runner is unusable afterwards."""
+        if self.sim is not None:
+            release_simulator(self.sim)
+            self.sim = None
 
     # -- measurements ---------------------------------------------------------------------------
     def residual(self) -> float:
@@ -185,19 +211,22 @@ class PhaseRunner:
 
     def param_grads(self, states=None) -> Params:
         return energy_param_grads(self.compiled, self.states() if states is None else states,
-                                  self.problem.clamped)
+                                  self.problem.clamped, couple_states=self.sim.discrete)
 
     # -- phases ---------------------------------------------------------------------------------
-    def run_to_fixed_point(self, duration: float, guard=None, every_step: bool = True) -> float:
-        """Relax for at most ``duration``; stop once the residual ≤ tol. Returns the residual.
+    def run_to_fixed_point(self, duration: float, guard=None, every_step: bool = True) -> float | None:
+        """Relax for at most ``duration``; stop once the residual ≤ tol. Returns the residual
+        (None when neither ``tol`` nor ``RelaxConfig.residuals`` asks for it).
 
         ``guard`` (an :class:`~neurosim.learning.analytic.AnalyticGuard`) checks the states after
         every step (``every_step``) or at the end of every check interval."""
         if guard is None:
-            res = self.sim.relax(duration, self.relax.tol, self.relax.check_every)
+            res = self.sim.relax(duration, self.relax.tol, self.relax.check_every,
+                                 residual=self.relax.residuals)
         else:
             res = guard.relax(self.sim, duration, self.relax.tol, self.relax.check_every, every_step)
-        self.residuals.append(res)
+        if res is not None:
+            self.residuals.append(res)
         return res
 
     def free(self) -> dict:
@@ -205,40 +234,62 @@ class PhaseRunner:
         self.sim.clear_nudge(self.out)
         self.run_to_fixed_point(self.relax.free_duration)
         self.free_state = self.states()
+        self._free_x, self._free_r = self.sim.x.copy(), self.sim.r.copy()
         return self.free_state
 
     def set_state(self, states: dict) -> None:
+        if states is getattr(self, "free_state", None):
+            # the free fixed point as the buffers held it (clamped blocks are the same)
+            self.sim.x[...], self.sim.r[...] = self._free_x, self._free_r
+            return
         for b in self.compiled.names:
             if self.sim.free[self.compiled.index(b)]:
                 self.sim.set_state(b, states[b])
 
-    def nudged(self, phase: Phase, guard=None) -> dict:
-        """From the free fixed point, relax under ``phase``; returns the nudged fixed point.
-        A ``guard`` watches a complex λ's phase after every step, a real one at its end (its
-        states stay real, only non-finite values can occur)."""
+    def _relax_nudged(self, phase: Phase, guard=None) -> None:
         p = self.problem
         self.set_state(self.free_state)
         if phase.clamp:
             self.sim.clear_nudge(p.out)
             self.sim.clamp(p.out, p.target)
-            self.run_to_fixed_point(self.relax.nudged_duration)
-            states = self.states()
-            self.sim.unclamp(p.out)
-            return states
+            try:
+                self.run_to_fixed_point(self.relax.nudged_duration)
+            finally:
+                self.sim.unclamp(p.out)
+            return
         self.sim.nudge(p.out, p.target, phase.lam, cost=p.cost)
         try:
             self.run_to_fixed_point(self.relax.nudged_duration, guard,
                                     every_step=complex(phase.lam).imag != 0)
         finally:
             self.sim.clear_nudge(p.out)
+
+    def nudged(self, phase: Phase, guard=None) -> dict:
+        """From the free fixed point, relax under ``phase``; returns the nudged fixed point.
+        A ``guard`` watches a complex λ's phase after every step, a real one at its end (its
+        states stay real, only non-finite values can occur)."""
+        self._relax_nudged(phase, guard)
         return self.states()
 
     def contrast(self, phases, c0, guard=None) -> Params:
         """Re[ Σ_k c_k ∂E/∂θ(x_{λ_k}) + c_0 ∂E/∂θ(x_0) ] over the given phases (free phase first)."""
-        terms = [(c, self.param_grads(self.nudged(ph, guard))) for ph, c in phases]
+        coefs = [complex(c) for _, c in phases] + ([complex(c0)] if c0 != 0 else [])
+        if not self._flat or any(c.imag != 0 for c in coefs):
+            terms = [(c, self.param_grads(self.nudged(ph, guard))) for ph, c in phases]
+            if c0 != 0:
+                terms.append((c0, self.param_grads(self.free_state)))
+            return real_part(combine(terms))
+        rs = np.empty((len(coefs), self.sim.r.size), dtype=self.sim.r.dtype)
+        for q, (ph, _) in enumerate(phases):
+            self._relax_nudged(ph, guard)
+            rs[q] = self.sim.r
         if c0 != 0:
-            terms.append((c0, self.param_grads(self.free_state)))
-        return real_part(combine(terms))
+            rs[-1] = self._free_r
+        c = self.compiled
+        gw, gb = np.empty_like(c.w), np.empty_like(c.bias)
+        cp = np.array([z.real for z in coefs], dtype=np.float64) / c.n_particles
+        contrast_products(self.sim.topo, rs, cp.astype(c.dtype), self.sim.free, gw, gb)
+        return to_params(c, gw, gb)
 
 
 @dataclass

@@ -1,0 +1,105 @@
+"""Phase relaxation in one kernel call: ticks, the stationarity residual, and the tolerance check.
+
+A training phase is "relax at fixed clamps and λ until stationary or out of time". The
+Python loop of :meth:`Simulator.relax` (run a chunk, compute the residual, repeat) costs a kernel
+call, a full drive pass and numpy glue per chunk; :func:`relax_ticks` runs the same chunks and the
+same checks inside numba, computes the clamped neighbours' drive once per call, and returns the
+residual only when it is asked for. The chunk lengths are computed by the caller exactly as the
+Python loop would, so the states, times and stopping tick are those of that loop.
+
+Residual: max over free units of |Π(x + g) − x| with g = −∂F/∂x (the continuous modes; the real
+part is projected for complex states), or max |ρ(h) − x| for the discrete iteration.
+
+numba's on-disk cache keys a function on its own file only: after changing :mod:`.kernels` or
+:mod:`.vexp`, delete ``__pycache__/relaxation.*.nb[ci]`` (or touch this file), or the cached
+kernels here keep the old code they inlined.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .kernels import DIVERGED, OK, block_matrix, drive_into, static_drive, update_block
+
+
+@njit(cache=True)
+def residual(topo, nudge, t, x, r, g, w, bias, target, scratch, free, base, j0, use_base, discrete):
+    """max over free units of the stationarity residual (module docstring); 0 if none is free.
+
+    All drives are computed from the same state first (as :meth:`Simulator.drive`)."""
+    P, offsets, lo, hi = topo[0], topo[2], topo[4], topo[5]
+    nb = free.shape[0]
+    for b in range(nb):
+        if free[b]:
+            jb = j0[b] if use_base else topo[11][b]
+            drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, jb, use_base,
+                       discrete)
+    worst = 0.0
+    for b in range(nb):
+        if not free[b]:
+            continue
+        l, h = lo[b], hi[b]
+        bounded = l > -np.inf or h < np.inf
+        for i in range(P * offsets[b], P * offsets[b + 1]):
+            if discrete:
+                d = abs(g[i] - x[i])
+            elif bounded:
+                xr = x[i].real
+                re = min(max(xr + g[i].real, l), h) - xr
+                d = abs(g[i] * 0.0 + re + (g[i] - g[i].real))
+            else:
+                d = abs(g[i])
+            if d > worst:
+                worst = d
+    return worst
+
+
+@njit(cache=True)
+def relax_ticks(topo, nudge, x, r, g, w, bias, target, scratch, base, j0, free, gamma, discrete,
+                t0, dt, chunks, tol, want_residual, phase_ptr, phase_blocks, fresh_base):
+    """Run the tick chunks ``chunks`` (ticks per chunk) from t0 under the phases of a sync or
+    alternating scheduler; with ``tol`` ≥ 0 check the residual before the first chunk and after
+    each one and stop once it is ≤ tol (as :meth:`Simulator.relax`). Time runs
+    t = t_chunk + k·dt inside a chunk and t_chunk += n·dt after it, as in chunked ``run`` calls.
+
+    ``fresh_base``: compute the clamped drive (else ``base`` and ``j0`` hold it from an earlier
+    call with the same clamps and weights). Returns (status, ticks done, updates done, time
+    reached, residual (−1 if not computed), diverged block).
+    """
+    if fresh_base:
+        static_drive(topo, free, r, w, bias, base, j0, scratch)
+    res = -1.0
+    if tol >= 0:
+        res = residual(topo, nudge, t0, x, r, g, w, bias, target, scratch, free, base, j0, True,
+                       discrete)
+    t_chunk = t0
+    ticks = 0
+    updates = 0
+    n_phases = phase_ptr.shape[0] - 1
+    for c in range(chunks.shape[0]):
+        if tol >= 0 and res <= tol:
+            break
+        n = chunks[c]
+        for tick in range(n):
+            t = t_chunk + tick * dt
+            for ph in range(n_phases):
+                for q in range(phase_ptr[ph], phase_ptr[ph + 1]):
+                    b = phase_blocks[q]
+                    if free[b]:
+                        drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base,
+                                   j0[b], True, discrete)
+                for q in range(phase_ptr[ph], phase_ptr[ph + 1]):
+                    b = phase_blocks[q]
+                    if free[b]:
+                        if not update_block(topo, b, gamma[b], discrete, x, r, g):
+                            return DIVERGED, ticks + tick, updates, t_chunk + tick * dt, res, b
+                        updates += 1
+        t_chunk = t_chunk + n * dt
+        ticks += n
+        if tol >= 0 or (want_residual and c == chunks.shape[0] - 1):
+            res = residual(topo, nudge, t_chunk, x, r, g, w, bias, target, scratch, free, base,
+                           j0, True, discrete)
+    if want_residual and res < 0:
+        res = residual(topo, nudge, t_chunk, x, r, g, w, bias, target, scratch, free, base, j0,
+                       True, discrete)
+    return OK, ticks, updates, t_chunk, res, -1
