@@ -1,4 +1,6 @@
 """Sampling inside the network: the reverse process lands where the network's denoiser says."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -76,3 +78,22 @@ def test_sample_metrics_score_real_digits_as_real_and_wrong_or_collapsed_ones_as
     wrong = sample_metrics(shifted, np.repeat(np.arange(10), 15), test_x[200:], test_y[200:], clf)
     assert wrong["judge_accuracy"] < 0.1
     assert wrong["mmd2_mean"] > 3 * real["mmd2_mean"] and wrong["w2_mean"] > real["w2_mean"]
+
+
+def test_noise_level_task_shows_each_example_at_its_own_level_and_the_sampler_reads_the_same_embedding():
+    from neurosim.experiments.lump_sampling import level_features
+    from neurosim.model.noise_level_task import NoiseLevelTask
+    task = NoiseLevelTask("gen", ("lab", "noisy", "lev"), ("label", "image", "level"), ("out",), ("image",),
+                          noisy_block="noisy", level_block="lev", sigma_min=0.05, sigma_max=2.0)
+    rng = np.random.default_rng(0)
+    data = {"image": rng.uniform(0, 1, (4000, 64)), "label": np.eye(10)[rng.integers(0, 10, 4000)]}
+    v = task.condition_values(data, np.arange(4000), np.random.default_rng(1))
+    assert set(v) == {"lab", "noisy", "lev"} and v["lev"].shape == (4000, 9)
+    sigma = (v["noisy"] - data["image"]).std(axis=1)
+    # ln σ uniform on [ln 0.05, ln 2]: the per-example noise spans the range, median near √(0.05·2)
+    assert sigma.min() < 0.1 and sigma.max() > 1.5 and 0.2 < np.median(sigma) < 0.45
+    u = v["lev"][:, 0]   # the Fourier embedding's first feature is u itself
+    np.testing.assert_allclose(u, task.level_u(sigma), atol=0.25)
+    fixed = dataclasses.replace(task, fixed_sigma=0.5).condition_values(data, np.arange(10), rng)
+    ports = LumpPorts(noisy="noisy", estimate="out", level="lev", sigma_range=(0.05, 2.0))
+    np.testing.assert_allclose(fixed["lev"], level_features(ports, 0.5, 10), atol=1e-12)

@@ -6,13 +6,13 @@ For every block b and task k, two measurements on the trained weights:
   (its free equilibrium with k's conditions clamped, the other ports silent, b clamped to 0),
   against the intact score. The drop d_kb is (intact − silenced) for an accuracy and
   (silenced − intact) for an error, so d > 0 always means "b was needed". It is also given as a
-  fraction of the task's skill,
+  fraction of what the whole hidden graph contributes,
 
-      damage_kb = d_kb / |intact_k − reference_k|,
+      damage_kb = d_kb / d_k,all,
 
-  with the reference the score that needs no network: the most frequent class (accuracy) or
-  predicting every target by its training mean (error). damage = 1: silencing b costs the whole
-  skill; > 1: worse than no network.
+  with d_k,all the drop when every hidden block (every block no task clamps or nudges) is
+  silenced at once — the readout then sees only its own bias and the condition ports directly
+  wired to it. damage = 1: silencing b alone costs as much as silencing the whole graph.
 * **gradient share** — where task k's exact gradient lands: with g = dC_k/dθ by implicit
   differentiation at the free fixed point (the bp control's gradient, over the examples whose free
   state is a fixed point and a strict minimum), each projection's ‖g_p‖² split equally between
@@ -59,25 +59,17 @@ def roles(net, task: TaskSpec, ports) -> dict[str, str]:
     return out
 
 
-def reference_score(task: TaskSpec, train: dict, test: dict, n_eval: int) -> float:
-    """The score that needs no network: the most frequent class's share of the evaluation
-    examples (accuracy), or the error of predicting every target by its training mean (mse)."""
-    if task.metric == "accuracy":
-        y = np.asarray(test["_y"][:n_eval]).astype(int)
-        return float(np.bincount(y).max() / len(y))
-    return float(np.mean([np.mean((test[f][:n_eval] - train[f].mean(axis=0)) ** 2) for f in task.target_fields]))
-
-
 def silenced_score(net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int, ports,
-                   off: str | None, ev: Evaluation) -> float:
-    """Task score with block ``off`` held at 0 (None: intact). The condition noise comes from the
-    same fixed stream as every evaluation, so intact and silenced see the same corruption."""
+                   off, ev: Evaluation) -> float:
+    """Task score with the block(s) ``off`` held at 0 (a name, a list, or None: intact). The
+    condition noise comes from the same fixed stream as every evaluation, so intact and silenced
+    see the same corruption."""
     sub = {k: v[:n_eval] for k, v in data.items()}
     n = len(sub["_y"])
     clamps = silent(ports, set(task.blocks), n, net)
     clamps.update(task.condition_values(sub, slice(None), np.random.default_rng(12345)))
-    if off is not None:
-        clamps[off] = np.zeros((n, net.block(off).size))
+    for b in ([off] if isinstance(off, str) else off or []):
+        clamps[b] = np.zeros((n, net.block(b).size))
     states = ev.free_equilibrium(net, params, clamps, relax)
     return score(task.metric, states, task.target, task.target_fields, sub)
 
@@ -115,7 +107,7 @@ def gradient_shares(net, params, task: TaskSpec, batch: dict, relax: dict, ports
 def division_of_labour(net, params, tasks: list[TaskSpec], train: dict, test: dict, relax: dict,
                        n_eval: int, ports, grad_batch: int = 32, seed: int = 0) -> dict:
     """The map (module docstring) as arrays: ``blocks`` (B,), ``tasks`` (K,), ``metric`` (K,),
-    ``intact``/``reference`` (K,), ``silenced``/``drop``/``damage``/``grad_share`` (B, K),
+    ``intact``/``reference`` (K,; the reference: every hidden block silenced), ``silenced``/``drop``/``damage``/``grad_share`` (B, K),
     ``role`` (B, K), ``projections`` (Q,) with ``proj_share`` (Q, K), ``grad_examples`` (K,)
     and ``residual_max`` (the largest stationarity residual any of its relaxations ended at)."""
     blocks = net.block_names()
@@ -130,11 +122,12 @@ def division_of_labour(net, params, tasks: list[TaskSpec], train: dict, test: di
                                              replace=False)
     batch = {k: v[idx] for k, v in train.items()}
     for j, task in enumerate(tasks):
-        intact[j] = silenced_score(net, params, task, test, relax, n_eval, ports, None, ev)
-        reference[j] = reference_score(task, train, test, n_eval)
-        skill = abs(intact[j] - reference[j])
-        sign = 1.0 if task.metric == "accuracy" else -1.0
         r = roles(net, task, ports)
+        intact[j] = silenced_score(net, params, task, test, relax, n_eval, ports, None, ev)
+        reference[j] = silenced_score(net, params, task, test, relax, n_eval, ports,
+                                      [b for b in blocks if r[b] == "hidden"], ev)
+        sign = 1.0 if task.metric == "accuracy" else -1.0
+        skill = sign * (intact[j] - reference[j])
         for i, b in enumerate(blocks):
             role[i, j] = r[b]
             if r[b] == "target":
@@ -143,7 +136,7 @@ def division_of_labour(net, params, tasks: list[TaskSpec], train: dict, test: di
                                                                   ports, b, ev)
             out["silenced"][i, j] = s
             out["drop"][i, j] = sign * (intact[j] - s) if r[b] != "silent" else 0.0
-            out["damage"][i, j] = out["drop"][i, j] / skill if skill > 0 else np.nan
+            out["damage"][i, j] = out["drop"][i, j] / skill if abs(skill) > 0 else np.nan
         shares, pshares, used[j] = gradient_shares(net, params, task, batch, relax, ports, ev)
         out["grad_share"][:, j] = [shares[b] for b in blocks]
         proj_share[:, j] = [pshares[p] for p in projs]

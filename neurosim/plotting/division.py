@@ -1,7 +1,7 @@
 """The division-of-labour heatmap (``division_of_labour.npz``): blocks × tasks, two panels.
 
 Left: the damage of silencing block b for task k — the score lost when b is held at 0, as a
-fraction of the task's skill above the no-network reference (1 = all of it). Right: the share of
+fraction of what is lost when every hidden block is silenced at once (1 = as much). Right: the share of
 task k's exact gradient norm (squared) that lands on b's projections and bias (each column sums
 to 1). Cells that are no measurement are grey and labelled: ``readout`` (the task's own target),
 ``silent`` (another task's port, held at 0 in this task's evaluation anyway).
@@ -21,7 +21,7 @@ LABELS = {"target": "readout", "silent": "silent"}
 def plot_division(doc: dict, out: Path, title: str | None = None) -> Path:
     blocks, tasks, role = [str(b) for b in doc["blocks"]], [str(t) for t in doc["tasks"]], doc["role"]
     # (array, title, colour map, range, cells not measured, dark colours at the high end)
-    panels = [("damage", "silencing b: fraction of task k's skill lost", "magma_r", (0.0, 1.0),
+    panels = [("damage", "silencing b: score lost / lost with all hidden silenced", "magma_r", (0.0, 1.0),
                ("target", "silent"), True),
               ("grad_share", "share of task k's exact ‖∇C_k‖² on b", "viridis", (0.0, None), ("silent",), False)]
     fig, axes = plt.subplots(1, 2, figsize=(2.6 + 2.4 * len(tasks), 1.4 + 0.42 * len(blocks)),

@@ -42,8 +42,8 @@ CAPTIONS: dict[str, str] = {
               "event count and mean rate per block on the right.",
     "tasks": "Task timeline: clamp on/off bars per task with λ_k(t) overlaid.",
     "division_of_labour": "Who does what (division_of_labour.npz): for every block b and task k, the "
-                          "fraction of the task's skill (its held-out score above the no-network "
-                          "reference) lost when b is held at 0 at evaluation, and the share of the task's "
+                          "held-out score lost when b is held at 0 at evaluation, as a fraction of the loss when "
+                          "every hidden block is silenced at once, and the share of the task's "
                           "exact gradient norm² landing on b's projections and bias (columns sum to 1). "
                           "readout: the task's own target; silent: another task's port, at 0 anyway.",
     "weights": "Histograms of the weights of every projection and the biases of every block "
