@@ -97,3 +97,15 @@ def test_noise_level_task_shows_each_example_at_its_own_level_and_the_sampler_re
     fixed = dataclasses.replace(task, fixed_sigma=0.5).condition_values(data, np.arange(10), rng)
     ports = LumpPorts(noisy="noisy", estimate="out", level="lev", sigma_range=(0.05, 2.0))
     np.testing.assert_allclose(fixed["lev"], level_features(ports, 0.5, 10), atol=1e-12)
+
+
+def test_the_trajectory_is_drawn_from_the_run_directory(tmp_path):
+    from neurosim.plotting import plot_run
+    net, params = _prototype_net()
+    ports = LumpPorts(noisy="noisy", estimate="out", condition={"label": "label"})
+    labels = np.array([0, 1, 2])
+    out = sample(LumpDenoiser(net, params, ports, RELAX), {"label": np.eye(3)[labels]}, 3, np.random.default_rng(0),
+                 n_steps=5)
+    np.savez(tmp_path / "lump_trajectory.npz", trajectory=out["trajectory"], estimates=out["estimates"],
+             sigmas=out["sigmas"], labels=labels)
+    assert any(p.name == "lump_trajectory.png" for p in plot_run(tmp_path, strict=True))

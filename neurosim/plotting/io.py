@@ -36,7 +36,7 @@ DIVISION_JSON = "division_of_labour.json"
 
 KNOWN_FILES = (SCENARIO, METRICS, NETWORK, TRACES, CHECKPOINT, HISTORY, COMPARE_JSON,
                COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, GRADIENTS, SAMPLES, SAMPLES_JSON, INPAINTING,
-               SWEEP_JSON, SWEEP_CSV, DIVISION, DIVISION_JSON)
+               SWEEP_JSON, SWEEP_CSV, DIVISION, DIVISION_JSON, "lump_trajectory.npz", "lump_generation.json")
 
 
 def known_files(run_dir: Path | str) -> list[str]:

@@ -26,6 +26,9 @@ CAPTIONS: dict[str, str] = {
     "compare_curves": "Learning rules compared (compare_history.csv): mean ± std over seeds vs "
                       "epoch, one line per rule (same colours as the summary).",
     "samples": "Generated samples (samples.npz) against the reference data.",
+    "lump_trajectory": "The lump's own reverse process (lump_trajectory.npz): for one sample per class, the "
+                       "noisy-image port x_i and the estimate port's denoised D_i at the sampler's steps "
+                       "(σ_i above), and the final sample.",
     "inpainting": "Inpainting (inpainting.npz): the bottom half of each test digit generated from "
                   "its top half, beside the original.",
     "history": "Training history (history.csv): every numeric column vs epoch, grouped by kind; "
