@@ -68,6 +68,7 @@ def main() -> int:
     ap.add_argument("--sampler", default="euler", choices=("euler", "ancestral"))
     ap.add_argument("--guidance", type=float, nargs="+", default=[0.0, 1.0])
     ap.add_argument("--warm", type=float, default=10.0, help="relaxation per sampler step, in τ")
+    ap.add_argument("--params", default=None, help="params.npz of an earlier run: skip training, only sample")
     args = ap.parse_args()
     scenario = ns.load(args.scenario, args.set or None)
     out = Path(args.out)
@@ -82,8 +83,15 @@ def main() -> int:
     ports = port_blocks(tasks)
     relax, n_eval = mt["eval_relax"], mt["n_eval"]
     t0 = time.perf_counter()
-    run = ConcurrentRun(scenario, tasks, train, params0.copy())
-    params = run.run(progress=True)
+    if args.params:
+        with np.load(args.params) as z:
+            params = params0.copy()
+            for k, v in params.weights.items():
+                v[...] = z[f"weights/{k}"]
+            for k, v in params.biases.items():
+                v[...] = z[f"bias/{k}"]
+    else:
+        params = ConcurrentRun(scenario, tasks, train, params0.copy()).run(progress=True)
     wall = time.perf_counter() - t0
     np.savez(out / "params.npz", **{f"weights/{k}": v for k, v in params.weights.items()},
              **{f"bias/{k}": v for k, v in params.biases.items()})

@@ -54,5 +54,5 @@ def plot_trajectory(doc: dict, out: Path, max_columns: int = 10) -> Path:
         if r == 0:
             axes[0, -1].set_title("sample", fontsize=6)
     fig.suptitle("reverse process in the lump: x_i (noisy port) and D_i (estimate port)", fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     return save_figure(fig, out)
