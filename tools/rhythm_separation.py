@@ -11,6 +11,7 @@ Every task is clamped at once on a batch of training examples; each design gives
   study          periods 0.75·T, T, 1.25·T (the complex-state study's 6, 8, 10 τ), over 3 T
   study_long     the same over 15 T (120 τ: the periods' common multiple)
   harmonic       multiples 3, 4, 5 of a base period of 5 T (40 τ: periods 13.3, 10, 8 τ), over 5 T
+  harmonic_fast  multiples 3, 4, 5 of 3.75 T (30 τ: periods 10, 7.5, 6 τ), over 3.75 T
   harmonic_slow  multiples 3, 4, 5 of 10 T (80 τ: periods 26.7, 20, 16 τ), over 10 T
 
 Prints, per design, cos(U_k, −∇C_k) for every task, the cross-talk matrix cos(U_k, −∇C_j) beside
@@ -39,13 +40,15 @@ def designs(period: float) -> dict:
             "study": (study, 3 * period),
             "study_long": (study, 15 * period),
             "harmonic": (harmonic_omegas(5 * period, [3, 4, 5]), 5 * period),
+            "harmonic_fast": (harmonic_omegas(3.75 * period, [3, 4, 5]), 3.75 * period),
             "harmonic_slow": (harmonic_omegas(10 * period, [3, 4, 5]), 10 * period)}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run_dir")
-    ap.add_argument("--designs", nargs="+", default=["shared", "study", "study_long", "harmonic", "harmonic_slow"])
+    everything = ["shared", "study", "study_long", "harmonic", "harmonic_fast", "harmonic_slow"]
+    ap.add_argument("--designs", nargs="+", default=everything)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--beta", type=float, default=None, help="|β| (default: the scenario's)")
     args = ap.parse_args()
@@ -75,7 +78,8 @@ def main() -> int:
               f"own {np.round(r['own'], 3).tolist()}, total {r['total']:.3f}")
         print("  cross  ", np.round(r["cross"], 3).tolist())
         print("  overlap", np.round(r["overlap"], 3).tolist())
-    (run_dir / "rhythm_separation.json").write_text(json.dumps({"beta": beta, "batch": args.batch,
+    name = "rhythm_separation" + ("" if args.designs == everything else "_" + "_".join(args.designs))
+    (run_dir / f"{name}.json").write_text(json.dumps({"beta": beta, "batch": args.batch,
                                                                 "tasks": [t.name for t in m.tasks], **out}, indent=1))
     return 0
 
