@@ -268,6 +268,10 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
     else:
         mt.save()
     metrics = mt.metrics()
+    if mt.mt["division_of_labour"]:  # who does what, on the final weights (division_of_labour.py)
+        from .division_of_labour import write_division
+        metrics["division_of_labour"] = write_division(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train,
+                                                       mt.test, mt.relax, mt.n_eval, mt.ports, grad_batch=mt.mt["division_batch"])
     columns = ["time"] + sorted({c for row in mt.history for c in row} - {"time"})
     write_csv(Path(run_dir) / "history.csv", mt.history, columns)
     return metrics, mt.run.traces(), {}

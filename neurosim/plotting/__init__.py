@@ -23,6 +23,8 @@ from typing import Callable  # noqa: E402
 from . import io  # noqa: E402
 from .activity import plot_activity, plot_energy, plot_raster, plot_tasks  # noqa: E402
 from .graph import plot_network, plot_weights  # noqa: E402
+from .division import plot_division  # noqa: E402
+from .trajectory import plot_trajectory, read_trajectory  # noqa: E402
 from .comparison import plot_compare_curves, plot_compare_summary  # noqa: E402
 from .gradients import plot_gradcheck, plot_gradcheck_projections  # noqa: E402
 from .learning import X_CHOICES, plot_history  # noqa: E402
@@ -101,6 +103,13 @@ def plot_run(run_dir: Path | str, strict: bool = False, x: str = "epoch") -> lis
     inpainting = attempt("inpainting", lambda: io.read_inpainting(run_dir))
     if inpainting is not None:
         jobs.append(("inpainting", lambda: plot_inpainting(inpainting, plots / "inpainting.png")))
+
+    trajectory = attempt("lump_trajectory", lambda: read_trajectory(run_dir))
+    if trajectory is not None:
+        jobs.append(("lump_trajectory", lambda: plot_trajectory(trajectory, plots / "lump_trajectory.png")))
+    division = attempt("division_of_labour", lambda: io.read_division(run_dir))
+    if division is not None:
+        jobs.append(("division_of_labour", lambda: plot_division(division, plots / "division_of_labour.png")))
 
     sweep = attempt("sweep", lambda: io.read_sweep(run_dir))
     if sweep is not None:

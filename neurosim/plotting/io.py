@@ -31,10 +31,12 @@ INPAINTING = "inpainting.npz"
 GRADIENTS = "gradients.npz"
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
+DIVISION = "division_of_labour.npz"     # multitask: who does what (experiments/division_of_labour.py)
+DIVISION_JSON = "division_of_labour.json"
 
 KNOWN_FILES = (SCENARIO, METRICS, NETWORK, TRACES, CHECKPOINT, HISTORY, COMPARE_JSON,
                COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, GRADIENTS, SAMPLES, SAMPLES_JSON, INPAINTING,
-               SWEEP_JSON, SWEEP_CSV)
+               SWEEP_JSON, SWEEP_CSV, DIVISION, DIVISION_JSON, "lump_trajectory.npz", "lump_generation.json")
 
 
 def known_files(run_dir: Path | str) -> list[str]:
@@ -360,6 +362,20 @@ def read_inpainting(run_dir: Path | str) -> dict[str, np.ndarray] | None:
         out = {k: np.asarray(z[k]) for k in ("original", "inpainted", "labels") if k in z.keys()}
     if "original" not in out or "inpainted" not in out:
         raise ValueError(f"{path}: expected arrays 'original' and 'inpainted'")
+    return out
+
+
+def read_division(run_dir: Path | str) -> dict[str, np.ndarray] | None:
+    """``division_of_labour.npz``: block × task arrays ``damage``, ``grad_share``, ``role`` with
+    ``blocks``, ``tasks`` (and the rest of the map, see experiments/division_of_labour.py)."""
+    path = Path(run_dir) / DIVISION
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        out = {k: np.asarray(z[k]) for k in z.keys()}
+    for k in ("blocks", "tasks", "damage", "grad_share", "role"):
+        if k not in out:
+            raise ValueError(f"{path}: expected an array {k!r}")
     return out
 
 

@@ -26,6 +26,9 @@ CAPTIONS: dict[str, str] = {
     "compare_curves": "Learning rules compared (compare_history.csv): mean ± std over seeds vs "
                       "epoch, one line per rule (same colours as the summary).",
     "samples": "Generated samples (samples.npz) against the reference data.",
+    "lump_trajectory": "The lump's own reverse process (lump_trajectory.npz): for one sample per class, the "
+                       "noisy-image port x_i and the estimate port's denoised D_i at the sampler's steps "
+                       "(σ_i above), and the final sample.",
     "inpainting": "Inpainting (inpainting.npz): the bottom half of each test digit generated from "
                   "its top half, beside the original.",
     "history": "Training history (history.csv): every numeric column vs epoch, grouped by kind; "
@@ -41,6 +44,11 @@ CAPTIONS: dict[str, str] = {
     "raster": "Raster of block-update events (traces.npz event_time, event_block), with the "
               "event count and mean rate per block on the right.",
     "tasks": "Task timeline: clamp on/off bars per task with λ_k(t) overlaid.",
+    "division_of_labour": "Who does what (division_of_labour.npz): for every block b and task k, the "
+                          "held-out score lost when b is held at 0 at evaluation, as a fraction of the loss when "
+                          "every hidden block is silenced at once, and the share of the task's "
+                          "exact gradient norm² landing on b's projections and bias (columns sum to 1). "
+                          "readout: the task's own target; silent: another task's port, at 0 anyway.",
     "weights": "Histograms of the weights of every projection and the biases of every block "
                "(checkpoint.npz).",
     "sweep_heatmap": "Sweep (sweep.json): the first two swept keys as a grid, colour = mean over seeds "

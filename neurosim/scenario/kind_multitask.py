@@ -78,6 +78,10 @@ MULTITASK = Table({
     "control_optimizer": Field((str,), "adam", choices=OPTIMIZERS, doc="optimiser of the batch controls"),
     "gradient_probe": Field((bool,), True, doc="cosine of the online update to −∇Σ_k C_k at each evaluation"),
     "probe_batch": Field((int,), 16, check=positive_int),
+    # who does what (experiments/division_of_labour.py), on the final weights
+    "division_of_labour": Field((bool,), False, doc="block × task map: score drop when a block is silenced, "
+                                "share of each task's exact gradient per block"),
+    "division_batch": Field((int,), 32, check=positive_int, doc="training examples of the map's gradient shares"),
 }, default="absent")
 
 PLASTICITY = Table({
