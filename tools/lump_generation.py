@@ -5,7 +5,7 @@ sample p(image | label) by its own reverse process (docs/hypothesis.md §11).
     python tools/lump_generation.py [--scenario scenarios/brain_generative.toml] [--out runs/lump_gen]
                                     [--set KEY=VALUE ...] [--per-class 20] [--steps 18] [--guidance 0 1]
 
-The scenario's ``generate`` task becomes a :class:`~neurosim.model.noise_level_task.NoiseLevelTask`
+The scenario's ``generate`` task becomes a :class:`~neurosim.experiments.noise_level_task.NoiseLevelTask`
 (its noisy-image port ``gen_noisy`` shows x₀ + σε with ln σ ~ U(ln σ_min, ln σ_max), the level
 port ``gen_level`` e(u(σ))), the concurrent run learns every task online as ``kind = "multitask"``
 does, and on the final weights:
@@ -33,7 +33,7 @@ from neurosim.data.multimodal import modality_fields
 from neurosim.experiments.lump_sampling import LumpDenoiser, LumpPorts, judge, sample, sample_metrics
 from neurosim.experiments.multitask import ConcurrentRun, Evaluation, port_blocks, score, silent, task_specs
 from neurosim.experiments.setup import make_network
-from neurosim.model.noise_level_task import NoiseLevelTask
+from neurosim.experiments.noise_level_task import NoiseLevelTask
 from neurosim.model.tasks import TaskSpec
 
 

@@ -2,7 +2,7 @@
 
 The network has a **noisy-image port** (clamped to x), an **estimate port** (free; its free
 equilibrium is the network's denoised estimate D(x; σ, c)), optionally a **noise-level port**
-(clamped to an embedding e(σ), ``generative/network_denoiser.embed``) and **condition ports**
+(clamped to an embedding e(σ), ``generative/embedding.embed``) and **condition ports**
 (clamped to the label, the code …). With α = 1 (x_σ = x₀ + σ ε, the corruption the denoising
 task trains on), on a decreasing grid σ₀ = σ_max > … > σ_{N−1} = σ_min, σ_N = 0:
 
@@ -37,7 +37,7 @@ import numpy as np
 
 from ..build import build
 from ..engine.simulator import Simulator
-from ..generative.network_denoiser import embed
+from ..generative.embedding import embed
 from ..metrics import mmd, w2
 
 SAMPLERS = ("euler", "ancestral")

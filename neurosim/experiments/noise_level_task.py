@@ -2,7 +2,7 @@
 
 :class:`NoiseLevelTask` is a :class:`~neurosim.model.tasks.TaskSpec` whose examples are clean
 images x₀ shown as x_σ = x₀ + σ ε on the noisy-image port, σ drawn per example, and e(u(σ)) on a
-noise-level port (``generative/network_denoiser.embed``), with
+noise-level port (``generative/embedding.embed``), with
 
     ln σ ~ U(ln σ_min, ln σ_max),     u(σ) = ln(σ/σ_min) / ln(σ_max/σ_min) ∈ [0, 1].
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..generative.network_denoiser import embed
-from .tasks import TaskSpec
+from ..generative.embedding import embed
+from ..model.tasks import TaskSpec
 
 
 @dataclass(frozen=True)
