@@ -8,6 +8,8 @@ phase starting from the free fixed point. Every ``interval`` of simulated time i
     F(t) = E(x(t)) + λ C(x_out(t), y)        (mean over the batch's particles; Re F for complex λ)
     r(t) = max over free units |Π(x + g) − x|,   g = −∂F/∂x   (the stationarity residual)
 
+(F is NaN under ``integrator = "discrete"``, whose energy is not implemented.)
+
 Phases always run their full duration (with ``training.relax.tol`` > 0 the estimator stops a
 phase once r ≤ tol; the trace shows where that happens). The re-run changes nothing the
 estimator sees: weights, estimator and random streams are untouched, so a traced run trains
@@ -63,7 +65,9 @@ def trace_phases(estimator) -> list[tuple[str, nd.Phase]]:
     out = []
     for ph, _ in schedule:
         lam = complex(ph.lam)
-        label = f"β = {lam.real:+.3g}" if lam.imag == 0 else f"β = {lam.real:+.3g}{lam.imag:+.3g}i"
+        # the circle's points carry rounding-level parts (cos π/2 = 6e-17): name them exactly
+        re, im = (0.0 if abs(v) < 1e-9 * abs(lam) else v for v in (lam.real, lam.imag))
+        label = "β = " + (f"{re:+.3g}" if im == 0 else f"{im:+.3g}i" if re == 0 else f"{re:+.3g}{im:+.3g}i")
         out.append((label, ph))
     return out
 
@@ -104,7 +108,8 @@ class TrainTracer:
             if i:
                 sim.run(iv)
             times.append(sim.t - t0)
-            energy.append(float(np.mean(np.real(sim.energy()))))
+            # the discrete iteration has no energy implemented: its trace is the residual alone
+            energy.append(np.nan if sim.discrete else float(np.mean(np.real(sim.energy()))))
             residual.append(sim.residual())
 
     def batch(self, trainer, epoch: int, batch: int, problem) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .style import TIME_LABEL, integer_ticks, plt, save_figure, series_styles
+from .style import TIME_LABEL, coincident, integer_ticks, plt, save_figure, series_styles
 
 MAX_COLUMNS = 4     # traced batches drawn (the first two and the last two beyond that)
 
@@ -45,9 +45,16 @@ def plot_phases(tr: dict, out: Path) -> Path | None:
         curves = [("free", tf, tr["phases/free_energy"][i], tr["phases/free_residual"][i])]
         curves += [(labels[q + 1], tn, tr["phases/nudged_energy"][i, q], tr["phases/nudged_residual"][i, q])
                    for q in range(tr["phases/nudged_energy"].shape[1])]
+        # conjugate hEP points have equal Re F and residual: a line under another is drawn
+        # dashed on top and named "(= other)", so no phase is invisible
+        same = coincident({c[0]: [c[2], c[3]] for c in curves})
         for label, t, e, r in curves:
             st = dict(styles[label], marker=None)
-            ax_e.plot(t, e, lw=1.3, label=label if label == "free" else f"nudged {label}", **st)
+            name = label if label == "free" else f"nudged {label}"
+            if label in same:
+                st["ls"] = (0, (3, 3))
+                name += f" (= {same[label][0]})"
+            ax_e.plot(t, e, lw=1.3, label=name, **st)
             ax_r.plot(t, _positive(r), lw=1.3, **st)
         for ax in (ax_e, ax_r):
             ax.axvline(tf[-1], color="0.6", lw=0.8, ls=":")
