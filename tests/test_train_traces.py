@@ -79,3 +79,21 @@ def test_resumed_run_has_the_traces_of_an_uninterrupted_one(tmp_path):
 def test_bad_trace_epochs_names_the_key():
     with pytest.raises(ScenarioError, match="training.trace_epochs"):
         ns.load(XOR, {"training.trace_epochs": "middle"})
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "poisson"])
+def test_traced_phases_end_where_the_estimators_phases_end(scheduler):
+    """The trace re-runs the batch: each phase's last residual equals the residual the estimator's
+    own PhaseRunner reaches on the same batch and seed."""
+    import dataclasses
+
+    from neurosim.experiments.train import Trainer
+    from neurosim.learning.nudging import Phase, PhaseRunner
+    tr = Trainer(ns.load(XOR, {**TINY, "training.relax.scheduler": scheduler}))
+    problem = tr.problem(tr.order(1)[:4], tr.batch_seed(1, 0))
+    tr.tracer.batch(tr, 1, 0, problem)
+    runner = PhaseRunner(dataclasses.replace(problem, relax=dataclasses.replace(problem.relax, residuals=True)))
+    runner.free()
+    for lam in (0.5, -0.5):
+        runner.nudged(Phase(lam))
+    np.testing.assert_allclose(tr.tracer.phase_arrays()["phases/end_residual"][0], runner.residuals, rtol=1e-9)
