@@ -97,6 +97,7 @@ class TrainTracer:
         self.norm_epoch: list[int] = []
         self.norm: list[list[float]] = []     # per epoch, per projection
         self.update: list[list[float]] = []
+        self._prev: dict | None = None         # weights at the last recorded epoch
         self._offset = 0.0                 # time axis of the traced batches, one after the other
 
     # -- phase traces -------------------------------------------------------------------------
@@ -158,7 +159,7 @@ class TrainTracer:
         if self.norm_epoch and self.norm_epoch[-1] >= epoch:
             return  # already recorded (a resumed run re-entering its last epoch)
         w = {name: np.asarray(trainer.params.weights[name], dtype=np.float64).copy() for name in self.projections}
-        prev = getattr(self, "_prev", None)
+        prev = self._prev
         self.norm_epoch.append(epoch)
         self.norm.append([float(np.linalg.norm(w[n])) for n in self.projections])
         self.update.append([0.0 if prev is None else float(np.linalg.norm(w[n] - prev[n]))
