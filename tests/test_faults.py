@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tomli_w
 
@@ -224,7 +225,9 @@ def test_fresh_run_removes_the_previous_runs_files_and_keeps_unknown_ones(tmp_pa
     ns.run(small(training__epochs=1), out, plots=False, overwrite=True)
     names = sorted(p.name for p in out.iterdir())
     assert names == ["checkpoint.npz", "history.csv", "metrics.json", "my_notes.txt", "network.json",
-                     "scenario.toml"]
+                     "scenario.toml", "traces.npz"]
+    with np.load(out / "traces.npz") as z:  # the train run's own traces, not the relax run's
+        assert "weights/epoch" in z.files and not any(k.startswith("activity/") for k in z.files)
     # a compare run into an older compare: rules no longer compared are gone, the rest rewritten
     cmp = tmp_path / "cmp"
     ns.compare(small(training__epochs=1), "bp_ff,bp", seeds=1, out=cmp, plots=False)

@@ -158,6 +158,8 @@ class Trainer:
         self._compiled: dict[int, object] = {}
         self.history: list[dict] = []
         self.epoch = 0
+        from .train_traces import TrainTracer
+        self.tracer = TrainTracer(self)  # phase traces and weight statistics (traces.npz)
 
     # -- pieces -------------------------------------------------------------------------------
     def compiled(self, n_particles: int):
@@ -194,6 +196,7 @@ class Trainer:
         for k, start in enumerate(range(0, len(order), bs)):
             idx = order[start:start + bs]
             problem = self.problem(idx, self.batch_seed(epoch, k))
+            self.tracer.batch(self, epoch, k, problem)
             grad, info = self.estimator.gradient(problem)
             out = np.asarray(info["free_output"]).real
             losses.append(float(np.sum(en.cost_value(self.cost, out, problem.target))))
@@ -258,6 +261,7 @@ class Trainer:
         rng = _estimator_rng(self.estimator)
         if rng is not None:
             out["estimator_rng"] = np.array(json.dumps(rng.bit_generator.state))
+        out.update(self.tracer.checkpoint_arrays())
         return out
 
     def restore(self, path: Path) -> None:
@@ -288,6 +292,7 @@ class Trainer:
                 self.persistent[b][...] = arrays[f"persistent/{b}"]
         if "estimator_rng" in arrays and _estimator_rng(self.estimator) is not None:
             _estimator_rng(self.estimator).bit_generator.state = json.loads(str(arrays["estimator_rng"]))
+        self.tracer.load(arrays, self)
 
 
 def _estimator_rng(estimator) -> np.random.Generator | None:
@@ -362,6 +367,7 @@ def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
             row["grad_cosine_to_bp"] = trainer.grad_cosine()
         trainer.history.append(row)
         trainer.epoch = epoch
+        trainer.tracer.epoch_end(trainer, epoch)
         # checkpoint first: history.csv never lists an epoch the checkpoint (--resume) does not hold
         write_npz(ckpt, trainer.checkpoint_arrays())
         write_csv(Path(run_dir) / "history.csv", trainer.history, cols)
@@ -383,4 +389,4 @@ def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
     bar.close()
     metrics = summarize(trainer.history, trainer.rule)
     metrics["n_train"], metrics["n_test"] = len(trainer.x_train), len(trainer.x_test)
-    return metrics, {}, {"trainer": trainer}
+    return metrics, trainer.tracer.traces(trainer.net.block_names()), {"trainer": trainer}

@@ -31,6 +31,7 @@ from .learning import X_CHOICES, plot_history  # noqa: E402
 from .report import write_report  # noqa: E402
 from .samples import plot_inpainting, plot_samples  # noqa: E402
 from .sweep import plot_sweep  # noqa: E402
+from .training import plot_phases, plot_weight_norms  # noqa: E402
 
 __all__ = ["plot_run", "write_report", "main_plot", "plot_and_report"]
 
@@ -77,6 +78,10 @@ def plot_run(run_dir: Path | str, strict: bool = False, x: str = "epoch") -> lis
                  ("raster", lambda: plot_raster(traces, plots / "raster.png")),
                  ("energy", lambda: plot_energy(traces, plots / "energy.png", network)),
                  ("tasks", lambda: plot_tasks(traces, plots / "tasks.png", network))]
+    train = attempt("phases", lambda: io.read_train_traces(run_dir))
+    if train is not None:
+        jobs += [("phases", lambda: plot_phases(train, plots / "phases.png")),
+                 ("weight_norms", lambda: plot_weight_norms(train, plots / "weight_norms.png"))]
     ckpt = attempt("weights", lambda: io.read_checkpoint(run_dir))
     if ckpt is not None:
         jobs.append(("weights", lambda: plot_weights(*ckpt, plots / "weights.png")))

@@ -221,6 +221,17 @@ def read_traces(run_dir: Path | str) -> Traces | None:
     return tr
 
 
+def read_train_traces(run_dir: Path | str) -> dict[str, np.ndarray] | None:
+    """The ``phases/…`` and ``weights/…`` arrays of a training run's ``traces.npz`` (None when
+    the file is absent or holds neither)."""
+    path = Path(run_dir) / TRACES
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        out = {k: np.asarray(z[k]) for k in z.keys() if k.startswith(("phases/", "weights/"))}
+    return out or None
+
+
 def on_intervals(time: np.ndarray, flag: np.ndarray) -> list[tuple[float, float]]:
     """Intervals [t0, t1) where ``flag`` > 0.5, sample-and-hold between sample times."""
     time = np.asarray(time, dtype=float)

@@ -33,6 +33,12 @@ CAPTIONS: dict[str, str] = {
                   "its top half, beside the original.",
     "history": "Training history (history.csv): every numeric column vs epoch, grouped by kind; "
                "accuracies as error % on a log axis.",
+    "phases": "Training phases (traces.npz phases/…) of the first batches of the traced epochs: "
+              "the energy F = E + λC (mean over the batch) of the free phase and of each nudged "
+              "phase, which starts from the free fixed point, and the stationarity residual "
+              "max|Π(x + g) − x| on a log axis (dashed: training.relax.tol when set).",
+    "weight_norms": "Weights per projection vs epoch (traces.npz weights/…): the norm ‖W‖_F and "
+                    "the size ‖W_e − W_(e−1)‖_F of each epoch's update (log axis).",
     "network": "Network graph (network.json): node area ∝ number of units, marker = role "
                "(free / clamped / nudged), colour = owning task; edges are the symmetric couplings.",
     "energy": "Energy vs simulated time (mean over particles with min–max band), its distance "

@@ -33,6 +33,17 @@ def learning_rates(v):
     return None if all(e >= 0 for e in values) else "non-negative learning rates"
 
 
+TRACE_EPOCHS = ("first_last", "first", "last", "all", "none")
+
+
+def check_trace_epochs(v):
+    """``training.trace_epochs``: a name of TRACE_EPOCHS or an array of epochs (integers ≥ 1)."""
+    if isinstance(v, str):
+        return None if v in TRACE_EPOCHS else f"one of {list(TRACE_EPOCHS)} or an array of epochs"
+    ok = all(isinstance(e, int) and not isinstance(e, bool) and e >= 1 for e in v)
+    return None if ok else "an array of epochs (integers ≥ 1)"
+
+
 DATA = Table({
     "name": Field((str,), REQUIRED, choices=DATASET_NAMES, doc="data set (docs/data.md)"),
     "options": Field((dict,), {}, doc="keyword options of the loader, e.g. {path = \"...\"} for mnist_idx"),
@@ -88,6 +99,12 @@ TRAINING = Table({
     "adam_eps": Field((float,), 1e-8, check=positive),
     "persistent_states": Field((bool,), False, doc="start each example's free phase from its last free state"),
     "grad_cosine": Field((bool,), False, doc="record the cosine to the exact (bp) gradient on one fixed batch"),
+    "trace_batches": Field((int,), 2, check=lambda v: None if v >= 0 else "a non-negative integer",
+                           doc="record energy and stationarity residual over time of the free and nudged phases "
+                               "of the first N batches of each traced epoch (traces.npz phases/…; 0: none)"),
+    "trace_epochs": Field((str, list), "first_last", check=check_trace_epochs,
+                          doc="epochs whose first trace_batches batches are traced: first_last, first, last, "
+                              "all, none or an array of epoch numbers"),
     "relax": RELAX,
 }, default="absent", doc="supervised training (kind = \"train\")")
 
