@@ -227,3 +227,22 @@ def test_numbers_beyond_the_representable_range_are_refused(tmp_path, capsys, ki
     doc = BASES[kind]()
     edit(doc, key, value)
     assert "magnitude at most" in refused(tmp_path, capsys, doc, key)
+
+
+# -- a misspelt key names the key it was probably meant to be ---------------------------------------
+@pytest.mark.parametrize("kind,good,bad", [("relax", "simulation.duration", "simulation.durasion"),
+                                           ("train", "training.batch_size", "training.batchsize"),
+                                           ("relax", "simulation", "simulaton")])
+def test_near_miss_of_a_real_key_says_did_you_mean(tmp_path, capsys, kind, good, bad):
+    doc = BASES[kind]()
+    parent, _, leaf = good.rpartition(".")
+    table = doc if not parent else doc.setdefault(parent, {})
+    table[bad.rpartition(".")[2]] = table.pop(leaf)
+    err = refused(tmp_path, capsys, doc, bad)
+    assert f"did you mean '{good}'?" in err
+
+
+def test_a_key_far_from_every_real_one_gets_no_guess(tmp_path, capsys):
+    doc = BASES["relax"]()
+    doc["simulation"]["colour"] = 1
+    assert "did you mean" not in refused(tmp_path, capsys, doc, "simulation.colour")

@@ -6,6 +6,7 @@ as ``network.blocks[2].size``) and what was expected — one line, never a trace
 """
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -90,7 +91,9 @@ class Table:
         for name in value:
             if name not in self.fields:
                 known = ", ".join(sorted(self.fields))
-                raise ScenarioError(path, _join(key, name), f"unknown key; expected one of: {known}")
+                near = difflib.get_close_matches(str(name), list(self.fields), n=1, cutoff=0.75)
+                hint = f"did you mean {'.'.join(filter(None, [key, near[0]]))!r}? " if near else ""
+                raise ScenarioError(path, _join(key, name), f"unknown key; {hint}expected one of: {known}")
         for name, spec in self.fields.items():
             sub = _join(key, name)
             if name in value:
