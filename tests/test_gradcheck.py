@@ -97,3 +97,19 @@ def test_an_interrupted_gradcheck_resumes_with_the_next_setting(tmp_path):
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_a_gradcheck_run_offers_resume_like_every_kind_on_the_loop(tmp_path, capsys):
+    """``neurosim run`` of a gradcheck scenario keeps the loop's checkpoint, so an existing --out is
+    refused with --resume offered, and the Ctrl-C hint names the checkpoint and its step."""
+    from neurosim.cli import resume_hint
+    scen = tmp_path / "gc.toml"
+    scen.write_text(_small(gradcheck__estimators=["bp", "ep"], gradcheck__betas=[0.1]).to_toml())
+    out = tmp_path / "run"
+    assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    hint = resume_hint("run", out)
+    assert "--resume continues from" in hint and "after step" in hint, hint
+    capsys.readouterr()
+    assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-plots"]) == 2
+    assert "--resume to continue it" in capsys.readouterr().err
+    assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-plots", "--resume"]) == 0

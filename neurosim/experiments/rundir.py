@@ -23,7 +23,7 @@ RUN_FILES = ("scenario.toml", "network.json", "metrics.json", "traces.npz", "che
              "compare.json", "compare.csv", "compare_history.csv", "compare_runs.csv", "error.txt")
 RUN_FOLDERS = ("plots", "generate")
 #: the kinds whose runs keep a checkpoint ``--resume`` continues from
-RESUMABLE = ("train", "generative", "multitask")
+RESUMABLE = ("train", "generative", "multitask", "gradcheck")
 #: what a resumed run redraws (or must not keep showing when it draws nothing)
 DERIVED = ("report.html", "plots", "metrics.json", "error.txt")
 
