@@ -153,6 +153,17 @@ def test_resume_refuses_other_scenario(tmp_path):
         ns.train(small(training__epochs=2, training__batch_size=10), tmp_path / "run", resume=True)
 
 
+def test_resume_with_fewer_epochs_than_the_checkpoint_is_refused(tmp_path):
+    """It would train nothing and report the checkpoint's epoch as the run's end: refused, naming
+    training.epochs, the checkpoint untouched."""
+    from neurosim.scenario.schema import ScenarioError
+    ns.train(small(training__epochs=2), tmp_path / "run")
+    before = (tmp_path / "run" / "checkpoint.npz").read_bytes()
+    with pytest.raises(ScenarioError, match=r"training.epochs.*expected at least 2 to resume"):
+        ns.train(small(training__epochs=1), tmp_path / "run", resume=True)
+    assert (tmp_path / "run" / "checkpoint.npz").read_bytes() == before
+
+
 def test_cli_resume(tmp_path):
     from neurosim.cli import main
     import tomli_w

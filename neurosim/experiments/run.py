@@ -50,6 +50,12 @@ def _check_resume(free):
             for key in ([step, "fingerprint"] if scenario["kind"] == "train" else [step]):
                 if key not in arrays:
                     raise missing_key(ckpt, key)
+            done, wanted = int(arrays[step]), scenario["training"]["epochs"]
+            if scenario["kind"] == "train" and done > wanted:
+                # resuming would train nothing and report the checkpoint's epoch as this run's end
+                raise ScenarioError(scenario.path, "training.epochs",
+                                    f"expected at least {done} to resume {ckpt} (it holds epoch {done}), "
+                                    f"got {wanted}; raise it, or run without --resume")
     return check
 
 
