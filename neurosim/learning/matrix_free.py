@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import energy as en
-from .reference import FreeLayout, free_blocks, hvp, loss_at, mixed_vjp, projected_residual
-from .reference_implicit import _check_out
+from .reference import FreeLayout, hvp, loss_at, mixed_vjp, projected_residual
+from .reference_implicit import adjoint_system
 
 LANCZOS_STEPS = 30
 CG_TOL = 1e-13
@@ -101,23 +100,10 @@ def implicit_gradient_cg(net, params, clamped: dict, out: str, target, kind: str
                          min_eigs: bool = True):
     """:func:`~neurosim.learning.reference.implicit_gradient` without forming H (module
     docstring): same (grad, info) keys; ``info["cg_converged"]`` per particle."""
-    target = _check_out(net, clamped, out, target, kind)
-    blocks = free_blocks(net, clamped)
-    layout = FreeLayout(net, blocks)
-    states = dict(x_star)
-    states.update({b: np.asarray(v, float) for b, v in clamped.items()})
-    x = layout.pack(states)
+    target, layout, states, x, g, fixed, dl = adjoint_system(net, params, clamped, x_star, out, target,
+                                                              kind, particles)
     p = x.shape[0]
-    g = layout.pack(en.network_grad(net, params, states))
-    fixed = layout.on_bound(x)
     op = reduced_hessian_operator(net, params, states, layout, fixed)
-    dl = np.zeros((p, layout.n))
-    if particles is None:
-        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) / p
-    else:
-        mask = np.asarray(particles, dtype=bool)
-        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) * mask[:, None] / max(mask.sum(), 1)
-    dl = np.where(fixed, 0.0, dl)
     mu_vec, converged, iterations = batched_cg(op, dl, tol)
     mu = layout.unpack(mu_vec)
     grad = mixed_vjp(net, params, states, mu).scale(-1.0)

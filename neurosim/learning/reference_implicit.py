@@ -106,6 +106,28 @@ def _check_out(net, clamped, out, target, kind):
     return target
 
 
+def adjoint_system(net, params, clamped, x_star, out, target, kind, particles=None):
+    """What both implicit-gradient solvers share: the checked target, the free units' layout, the
+    states at x* (clamped blocks at their values), x and g = ∂E/∂x packed over the free units, the
+    units on a bound (``fixed``), and the adjoint's right-hand side dl = ∂L/∂x* (zero where fixed;
+    L averages over ``particles``, all of them by default)."""
+    target = _check_out(net, clamped, out, target, kind)
+    layout = FreeLayout(net, free_blocks(net, clamped))
+    states = dict(x_star)
+    states.update({b: np.asarray(v, float) for b, v in clamped.items()})
+    x = layout.pack(states)
+    p = x.shape[0]
+    g = layout.pack(en.network_grad(net, params, states))
+    fixed = layout.on_bound(x)
+    dl = np.zeros((p, layout.n))
+    if particles is None:
+        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) / p
+    else:
+        mask = np.asarray(particles, dtype=bool)
+        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) * mask[:, None] / max(mask.sum(), 1)
+    return target, layout, states, x, g, fixed, np.where(fixed, 0.0, dl)
+
+
 def loss_at(states: dict, out: str, target, kind: str) -> float:
     """L = (1/P) Σ_p C(x_out,p, y_p)."""
     return float(np.mean(en.cost_value(kind, states[out], np.asarray(target, float))))
@@ -131,28 +153,16 @@ def implicit_gradient(net: Network, params: Params, clamped: dict, out: str, tar
     of the reduced Hessian over particles; must be > 0 at a minimum), and per particle
     ``residuals`` and ``min_eigs`` ((P,) each).
     """
-    target = _check_out(net, clamped, out, target, kind)
     if x_star is None:
+        _check_out(net, clamped, out, target, kind)
         x_star = solve_fixed_point(net, params, clamped)
-    blocks = free_blocks(net, clamped)
-    layout = FreeLayout(net, blocks)
-    states = dict(x_star)
-    states.update({b: np.asarray(v, float) for b, v in clamped.items()})
-    x = layout.pack(states)
+    target, layout, states, x, g, fixed, dl = adjoint_system(net, params, clamped, x_star, out, target,
+                                                              kind, particles)
     p = x.shape[0]
-    g = layout.pack(en.network_grad(net, params, states))
-    fixed = layout.on_bound(x)
-    h = hessian(net, params, states, blocks)
+    h = hessian(net, params, states, layout.blocks)
     h = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, h)
     idx = np.arange(layout.n)
     h[:, idx, idx] = np.where(fixed, 1.0, h[:, idx, idx])
-    dl = np.zeros((p, layout.n))
-    if particles is None:
-        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) / p
-    else:
-        mask = np.asarray(particles, dtype=bool)
-        dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) * mask[:, None] / max(mask.sum(), 1)
-    dl = np.where(fixed, 0.0, dl)
     mu_vec = np.linalg.solve(h, dl[:, :, None])[:, :, 0]
     mu = layout.unpack(mu_vec)
     grad = mixed_vjp(net, params, states, mu).scale(-1.0)
