@@ -82,21 +82,10 @@ def _ticks(sim, pl, tl, t_end):
     n_total = int(np.floor((t_end - sim.t) / s.dt + 1e-9))
     n_free = sim.c.n_blocks  # the timeline may free blocks during the call
     while n_total > 0:
-        if sim.events.room() < n_free:
-            sim.events.flush()
-        n = min(n_total, max(1, sim.events.room() // n_free))
-        perms = (np.argsort(s.rng.random((n, s.n_blocks)), axis=1).astype(np.int64)
-                 if s.rng is not None else np.zeros((0, 0), dtype=np.int64))
+        n, perms = s.chunk(sim, n_total, n_free)
         status, done, n_probe, n_ev, bad = run_plastic_ticks(
             sim.topo, sim.nudge_args, pl, tl, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
             sim.scratch, sim.free, s.gamma, sim.t, s.dt, n, s.phase_ptr, s.phase_blocks, perms,
             *sim.probes.kernel_args(), *sim.events.kernel_args())
-        sim.probes.advance(n_probe, done)
-        sim.events.advance(n_ev)
-        t_stop = sim.t + done * s.dt
-        if status == kernels.DIVERGED:
-            sim.t = t_stop
-            sim.diverged(bad)
-        s.ticks_done += done
-        sim.t = t_stop
+        s.account(sim, status, done, n_probe, n_ev, bad)
         n_total -= n

@@ -48,24 +48,34 @@ class TickScheduler:
             # a kernel call may write up to n_free events per tick and must not run out of room
             # (the kernel stops writing when the buffer is full, so events past it would be
             # neither stored nor counted); the buffer also counts when events are not kept
-            if sim.events.room() < n_free:
-                sim.events.flush()
-            n = min(n_total, max(1, sim.events.room() // n_free))
-            perms = (np.argsort(self.rng.random((n, self.n_blocks)), axis=1).astype(np.int64)
-                     if self.rng is not None else np.zeros((0, 0), dtype=np.int64))
+            n, perms = self.chunk(sim, n_total, n_free)
             status, done, n_probe, n_ev, bad = kernels.run_ticks(
                 sim.topo, sim.nudge_args, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
                 sim.scratch, sim.free, self.gamma, self.discrete, sim.base, sim.j0, sim.t, self.dt, n,
                 self.phase_ptr, self.phase_blocks, perms, *sim.probes.kernel_args(), *sim.events.kernel_args())
-            sim.probes.advance(n_probe, done)
-            sim.events.advance(n_ev)
-            t_stop = sim.t + done * self.dt
-            if status == kernels.DIVERGED:
-                sim.t = t_stop
-                sim.diverged(bad)
-            self.ticks_done += done
-            sim.t = t_stop
+            self.account(sim, status, done, n_probe, n_ev, bad)
             n_total -= n
+
+    def chunk(self, sim, n_total: int, n_free: int):
+        """(n, perms): the ticks of the next kernel call — as many as the event buffer has room for
+        at ``n_free`` events per tick (flushed first when it has less than one tick's room) — and
+        their random block orders (empty unless ``random_sequential``)."""
+        if sim.events.room() < n_free:
+            sim.events.flush()
+        n = min(n_total, max(1, sim.events.room() // n_free))
+        perms = (np.argsort(self.rng.random((n, self.n_blocks)), axis=1).astype(np.int64)
+                 if self.rng is not None else np.zeros((0, 0), dtype=np.int64))
+        return n, perms
+
+    def account(self, sim, status, done, n_probe, n_ev, bad):
+        """After a tick kernel returned: keep its probe samples and events, move the clock by the
+        ``done`` ticks it ran, and raise (naming block and time) if it stopped at a divergence."""
+        sim.probes.advance(n_probe, done)
+        sim.events.advance(n_ev)
+        sim.t = sim.t + done * self.dt
+        if status == kernels.DIVERGED:
+            sim.diverged(bad)
+        self.ticks_done += done
 
     def state_dict(self) -> tuple[dict, dict]:
         """``(arrays, meta)`` to continue bit-identically: ticks done and the order stream."""
