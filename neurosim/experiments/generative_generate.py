@@ -42,7 +42,7 @@ def generate(run_dir, n: int = 1000, sampler: str | None = None, steps: int | No
     write_json(out.with_name(out.stem + ".json"), info)
     if plot:
         from ..plotting import plot_and_report
-        from ..plotting.io import read_samples
+        from ..plotting.io.arrays import read_samples
         from ..plotting.samples import plot_samples
         if out.name == "samples.npz":
             info["report"] = str(plot_and_report(out.parent))

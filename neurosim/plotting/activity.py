@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import NetworkInfo, Traces, on_intervals
+from .io.network import NetworkInfo
+from .io.traces import Traces, on_intervals
 from .style import TIME_LABEL, plt, save_figure, subsample, task_colour
 
 MAX_EVENTS = 200_000        # raster subsampling threshold

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import Table
+from .io.tables import Table
 from .style import (WALL_LABEL, error_percent, integer_ticks, is_accuracy, log_scale_fits, plain_log_ticks,
                     plt, pretty, save_figure, series_styles)
 

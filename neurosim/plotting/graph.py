@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 from matplotlib.lines import Line2D
 
-from .io import NetworkInfo
+from .io.network import NetworkInfo
 from .style import ROLE_COLOURS, plt, save_figure, task_colour
 
 ROLE_MARKERS = {"free": "o", "clamped": "s", "nudged": "D"}

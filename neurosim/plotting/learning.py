@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import Table
+from .io.tables import Table
 from .style import (TIME_LABEL, WALL_LABEL, error_percent, integer_ticks, is_accuracy, log_scale_fits,
                     plain_log_ticks, plt, pretty, save_figure, series_styles, wall_clock)
 
