@@ -39,7 +39,7 @@ def _plain(value):
     """``value`` with every builder object replaced by what a file would say (a block by its name)."""
     if isinstance(value, Block):
         return value.name
-    if isinstance(value, (Clamp, Nudge, Memory, Projection)):
+    if isinstance(value, _Entry):
         return value.to_dict()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -55,8 +55,22 @@ def _register(obj) -> None:
         _CONTEXT[-1].add(obj)
 
 
+class _Entry:
+    """An entry of a scenario table: :meth:`to_dict` gives the fields that were set, as its keys."""
+
+    def to_dict(self) -> dict:
+        return _given(self)
+
+
+class _NetworkPart(_Entry):
+    """A block, projection or memory: created inside ``with Network():``, it joins that network."""
+
+    def __post_init__(self):
+        _register(self)
+
+
 @dataclass(eq=False)
-class Block:
+class Block(_NetworkPart):
     """A ``[[network.blocks]]`` entry: ``size`` units of one ``activation`` (docs/scenarios.md)."""
     name: str
     size: int
@@ -65,56 +79,35 @@ class Block:
     tau: float | None = None
     rate: float | None = None
 
-    def __post_init__(self):
-        _register(self)
-
-    def to_dict(self) -> dict:
-        return _given(self)
-
 
 @dataclass(eq=False)
-class Projection:
+class Projection(_NetworkPart):
     """A ``[[network.projections]]`` entry: the symmetric coupling W (n_pre × n_post) of two blocks."""
     pre: Block | str
     post: Block | str
     gain: float | None = None
     init: str | None = None
 
-    def __post_init__(self):
-        _register(self)
-
-    def to_dict(self) -> dict:
-        return _given(self)
-
 
 @dataclass(eq=False)
-class Memory:
+class Memory(_NetworkPart):
     """A ``[[network.memories]]`` entry: a modern-Hopfield memory of ``patterns`` on one block."""
     block: Block | str
     patterns: int
     beta: float | None = None
     gain: float | None = None
 
-    def __post_init__(self):
-        _register(self)
-
-    def to_dict(self) -> dict:
-        return _given(self)
-
 
 @dataclass(eq=False)
-class Clamp:
+class Clamp(_Entry):
     """A ``[[clamps]]`` entry (kind = "relax"): hold ``block`` at ``values`` or a ``pattern``."""
     block: Block | str
     values: list | None = None
     pattern: str | None = None
 
-    def to_dict(self) -> dict:
-        return _given(self)
-
 
 @dataclass(eq=False)
-class Nudge:
+class Nudge(_Entry):
     """A ``[[nudges]]`` entry (kind = "relax"): a cost pulling ``block`` toward ``target`` with λ(t)."""
     block: Block | str
     target: list
@@ -123,9 +116,6 @@ class Nudge:
     schedule: str | None = None
     t_on: float | None = None
     period: float | None = None
-
-    def to_dict(self) -> dict:
-        return _given(self)
 
 
 @dataclass(eq=False)
