@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from epoch_timing import scenario_with, timed  # noqa: E402
 from numpy_ep_reference import NumpyEP  # noqa: E402
 
 from neurosim.experiments.train import Trainer  # noqa: E402
-from neurosim.scenario.load import load_scenario  # noqa: E402
 
 
 def numpy_twin(tr: Trainer, dtype) -> tuple[NumpyEP, dict]:
@@ -48,12 +47,6 @@ def numpy_twin(tr: Trainer, dtype) -> tuple[NumpyEP, dict]:
     return net, hp
 
 
-def timed(fn):
-    w, c = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - w, time.process_time() - c
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("scenario")
@@ -62,14 +55,7 @@ def main(argv=None):
     ap.add_argument("--numpy-cache", action=argparse.BooleanOptionalAction, default=True,
                     help="numpy computes the input's drive once per batch (default) or every step")
     args = ap.parse_args(argv)
-    sc = load_scenario(args.scenario)
-    for kv in args.set:
-        k, v = kv.split("=", 1)
-        try:
-            v = json.loads(v)
-        except json.JSONDecodeError:
-            pass  # a plain string
-        sc = sc.with_changes(**{k.replace(".", "__"): v})
+    sc = scenario_with(args.scenario, args.set)
     tr = Trainer(sc)
     dtype = tr.dtype
     npnet, hp = numpy_twin(tr, dtype)

@@ -6,41 +6,31 @@ Builds the scenario's trainer, warms up on one batch (numba compilation or cache
 the given number of epochs, and prints one JSON line: the median process-CPU and wall seconds
 of an epoch's training (evaluation excluded) and the test accuracy at the end. Run it alternately
 in two checkouts (e.g. a worktree of an older commit) to compare engines on one machine:
-the CPU figure is the one to trust on a loaded machine. About 3 s plus the epochs.
+the CPU figure is the one to trust on a loaded machine (copy tools/epoch_timing.py along with
+it). About 3 s plus the epochs.
 """
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path.cwd()))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+from epoch_timing import scenario_with, timed  # noqa: E402
 
 from neurosim.experiments.train import Trainer  # noqa: E402
-from neurosim.scenario.load import load_scenario  # noqa: E402
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    sc, epochs = load_scenario(argv[0]), int(argv[1])
-    for kv in argv[2:]:
-        key, value = kv.split("=", 1)
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            pass  # a plain string
-        sc = sc.with_changes(**{key.replace(".", "__"): value})
+    sc, epochs = scenario_with(argv[0], argv[2:]), int(argv[1])
     tr = Trainer(sc)
     tr.estimator.gradient(tr.problem(np.arange(tr.t["batch_size"]), 0))
-    cpu, wall = [], []
-    for epoch in range(1, epochs + 1):
-        c, w = time.process_time(), time.perf_counter()
-        tr.train_epoch(epoch)
-        cpu.append(time.process_time() - c)
-        wall.append(time.perf_counter() - w)
+    wall, cpu = np.array([timed(lambda: tr.train_epoch(epoch)) for epoch in range(1, epochs + 1)]).T
     print(json.dumps({"scenario": sc["name"], "epochs": epochs, "cpu_seconds": float(np.median(cpu)),
                       "wall_seconds": float(np.median(wall)),
                       "test_accuracy": tr.evaluate(tr.x_test, tr.y_test).accuracy}))
