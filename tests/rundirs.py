@@ -13,7 +13,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from conftest import QUICKSTART, ROOT
+from command_line import QUICKSTART, ROOT
 
 import neurosim.api as ns
 from neurosim.experiments.gradcheck import run_gradcheck
@@ -35,7 +35,7 @@ def relax_run() -> Path:
 
 @lru_cache(maxsize=None)
 def compare_run() -> Path:
-    from test_train import small
+    from scenario_dicts import small
     out = _root() / "compare"
     ns.compare(small(training__epochs=1, training__grad_cosine=True), "ep_symmetric,bp_ff", seeds=2,
                out=out, plots=True)

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import QUICKSTART, run_cli
+from command_line import QUICKSTART
 
 QUICK = QUICKSTART.read_text()
 
@@ -54,7 +54,7 @@ INVALID = {
 
 
 @pytest.fixture(scope="module")
-def invalid_results(tmp_path_factory):
+def invalid_results(tmp_path_factory, cli):
     """(name → (path, out dir, validate result, run result)), run in parallel."""
     root = tmp_path_factory.mktemp("invalid")
     jobs = {}
@@ -63,14 +63,14 @@ def invalid_results(tmp_path_factory):
         path.write_text(edit(QUICK))
         jobs[name] = (path, root / f"out_{name}")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: (pool.submit(run_cli, "validate", path),
-                          pool.submit(run_cli, "run", path, "--out", out, "--no-plots"))
+        futures = {name: (pool.submit(cli, "validate", path),
+                          pool.submit(cli, "run", path, "--out", out, "--no-plots"))
                    for name, (path, out) in jobs.items()}
         return {name: (*jobs[name], v.result(), r.result()) for name, (v, r) in futures.items()}
 
 
-def test_validate_accepts_the_quickstart():
-    res = run_cli("validate", QUICKSTART)
+def test_validate_accepts_the_quickstart(cli):
+    res = cli("validate", QUICKSTART)
     assert res.returncode == 0, res.stderr
     assert "ok" in res.stdout
     assert "Traceback" not in res.stderr
@@ -99,15 +99,15 @@ def test_run_on_an_invalid_file_writes_nothing(invalid_results, name):
     assert not out.exists()
 
 
-def test_validate_names_a_missing_file(tmp_path):
+def test_validate_names_a_missing_file(tmp_path, cli):
     path = tmp_path / "nope.toml"
-    res = run_cli("validate", path)
+    res = cli("validate", path)
     _check_one_line_error(res, path, "not found")
 
 
-def test_run_writes_the_run_directory(tmp_path):
+def test_run_writes_the_run_directory(tmp_path, cli):
     out = tmp_path / "quick"
-    res = run_cli("run", QUICKSTART, "--out", out, "--no-plots", "--quiet")
+    res = cli("run", QUICKSTART, "--out", out, "--no-plots", "--quiet")
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     for f in ("scenario.toml", "metrics.json", "traces.npz"):
@@ -128,16 +128,16 @@ def test_run_writes_the_run_directory(tmp_path):
         e = tr["energy"]
         assert np.max(np.diff(e, axis=0)) <= 1e-10 * max(1.0, np.abs(e).max())
     # the resolved scenario can be validated and run again
-    res = run_cli("validate", out / "scenario.toml")
+    res = cli("validate", out / "scenario.toml")
     assert res.returncode == 0, res.stderr
 
 
-def test_run_finishes_when_duration_is_not_a_multiple_of_dt(tmp_path):
+def test_run_finishes_when_duration_is_not_a_multiple_of_dt(tmp_path, cli):
     """A tick scheduler runs whole ticks: 1.0 τ at dt = 0.3 is three ticks, and the run ends."""
     path = tmp_path / "ragged.toml"
     path.write_text(QUICK.replace('scheduler = "poisson"', 'scheduler = "sync"')
                     .replace("dt = 0.05", "dt = 0.3").replace("duration = 30.0", "duration = 1.0"))
-    res = run_cli("run", path, "--out", tmp_path / "ragged", "--no-plots", "--quiet", timeout=30)
+    res = cli("run", path, "--out", tmp_path / "ragged", "--no-plots", "--quiet", timeout=30)
     assert res.returncode == 0, res.stderr
     metrics = json.loads((tmp_path / "ragged" / "metrics.json").read_text())
     assert metrics["simulated_time"] == pytest.approx(0.9)

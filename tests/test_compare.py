@@ -10,7 +10,7 @@ import neurosim.api as ns
 from neurosim.cli import main
 from neurosim.experiments.rundir import read_csv
 
-from test_train import small
+from scenario_dicts import small
 
 
 def test_compare_contract(tmp_path):

@@ -8,7 +8,8 @@ import tomllib
 
 import numpy as np
 import pytest
-from conftest import QUICKSTART, SCHEDULERS, run_cli
+from command_line import QUICKSTART
+from networks import SCHEDULERS
 
 import neurosim.api as api
 from neurosim.experiments.rundir import metrics_without_timing
@@ -48,14 +49,14 @@ def test_metrics_without_timing_drops_only_seconds():
     assert metrics_without_timing(m) == {"final_energy": 1.0, "nested": {"n": 3}}
 
 
-def test_cli_same_seed_same_run_other_seed_differs(tmp_path):
+def test_cli_same_seed_same_run_other_seed_differs(tmp_path, cli):
     other = tmp_path / "seed8.toml"
     text = QUICKSTART.read_text()
     assert "seed = 7" in text
     other.write_text(text.replace("seed = 7", "seed = 8"))
     runs = {}
     for name, path in [("a", QUICKSTART), ("b", QUICKSTART), ("c", other)]:
-        res = run_cli("run", path, "--out", tmp_path / name, "--no-plots", "--quiet")
+        res = cli("run", path, "--out", tmp_path / name, "--no-plots", "--quiet")
         assert res.returncode == 0, res.stderr
         runs[name] = tmp_path / name
     assert_same_run(runs["a"], runs["b"])

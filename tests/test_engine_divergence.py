@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from conftest import QUICKSTART, SCHEDULERS, NetSpec, make_sim, run_cli
+from command_line import QUICKSTART
+from networks import SCHEDULERS, NetSpec, make_sim
 
 from neurosim.engine.simulator import SimulationDiverged
 
@@ -46,12 +47,12 @@ def test_a_stable_network_does_not_raise():
     make_sim(spec, "sync", dt=0.1).run(50.0)
 
 
-def test_cli_exits_3_on_divergence(tmp_path):
+def test_cli_exits_3_on_divergence(tmp_path, cli):
     text = QUICKSTART.read_text()
     text = text.replace('activation = "sigmoid4"', 'activation = "identity"').replace("gain = 1.5", "gain = 1e6")
     path = tmp_path / "boom.toml"
     path.write_text(text)
-    res = run_cli("run", path, "--out", tmp_path / "boom", "--no-plots", "--quiet")
+    res = cli("run", path, "--out", tmp_path / "boom", "--no-plots", "--quiet")
     assert res.returncode == 3, (res.returncode, res.stderr)
     assert "Traceback" not in res.stderr
     msg = res.stderr.strip()

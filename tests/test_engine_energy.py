@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import HOLOMORPHIC, SCHEDULERS, NetSpec, make_compiled, make_sim, network_specs, \
+from networks import HOLOMORPHIC, SCHEDULERS, NetSpec, make_compiled, make_sim, network_specs, \
     one_hot_targets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

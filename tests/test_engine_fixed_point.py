@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SCHEDULERS, convex_spec, make_compiled, make_sim, network_specs
+from networks import SCHEDULERS, convex_spec, make_compiled, make_sim, network_specs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,36 +6,31 @@ or wrong 1/β scale breaks the relative-error bound.
 import numpy as np
 import pytest
 
-from neurosim.experiments.gradcheck import make_problem
 from neurosim.learning import nudging as nd
 from neurosim.learning import reference as ref
 from neurosim.learning.estimators import ESTIMATORS, PhaseRunner, get_estimator, onset_velocity
 from neurosim.learning.gradients import cosine, relative_error
 from neurosim.model import energy as en
-from neurosim.scenario.load import load_scenario
 
-SCENARIOS = ("scenarios/gradcheck_layered.toml", "scenarios/gradcheck_graph.toml")
+NETWORKS = ("layered", "graph")
 
 
-def _setup(path, cost="mse"):
-    scenario = load_scenario(path)
-    if cost != "mse":
-        scenario = scenario.with_changes(gradcheck__cost=cost)
-    problem, net, params = make_problem(scenario)
+def _with_exact(batch):
+    problem, net, params = batch
     exact, info = ref.implicit_gradient(net, params, problem.clamped, problem.out, problem.target,
                                         problem.cost)
     assert info["residual"] < 1e-10 and info["min_eig"] > 0.1
     return problem, exact
 
 
-@pytest.fixture(scope="module", params=SCENARIOS, ids=("layered", "graph"))
-def case(request):
-    return _setup(request.param)
+@pytest.fixture(scope="module", params=NETWORKS)
+def case(request, gradcheck_batch):
+    return _with_exact(gradcheck_batch(request.param))
 
 
 @pytest.fixture(scope="module")
-def layered():
-    return _setup(SCENARIOS[0])
+def layered(gradcheck_batch):
+    return _with_exact(gradcheck_batch("layered"))
 
 
 def _check(problem, exact, name, **opts):
@@ -83,8 +78,8 @@ def test_hep_error_shrinks_as_beta_to_the_n(layered):
         assert 0.6 * factor < r1 / r2 < 1.6 * factor
 
 
-def test_hep_cross_entropy_n8_large_beta():
-    problem, exact = _setup(SCENARIOS[0], cost="ce")
+def test_hep_cross_entropy_n8_large_beta(gradcheck_batch):
+    problem, exact = _with_exact(gradcheck_batch("layered", cost="ce"))
     cos, rel = _check(problem, exact, "hep", beta=0.5, n_points=8)
     assert rel <= 1e-3
 

@@ -26,8 +26,8 @@ from neurosim.cli import main, resume_hint
 from neurosim.experiments import compare as compare_mod
 from neurosim.experiments.rundir import read_csv
 
-from conftest import QUICKSTART, ROOT, cli_env, run_cli
-from test_train import small
+from command_line import QUICKSTART, ROOT, cli_env
+from scenario_dicts import small
 
 
 def snapshot(path: Path):
@@ -66,10 +66,10 @@ def diverging(**changes) -> dict:
 
 
 # -- A. a failing run is a row ---------------------------------------------------------------------
-def test_compare_marks_the_diverged_rule_keeps_the_others_and_exits_1(tmp_path):
+def test_compare_marks_the_diverged_rule_keeps_the_others_and_exits_1(tmp_path, cli):
     scenario = write_scenario(tmp_path / "div.toml", diverging())
     out = tmp_path / "cmp"
-    proc = run_cli("compare", scenario, "--rules", "ep_symmetric,bp_ff", "--seeds", "2", "--out", out,
+    proc = cli("compare", scenario, "--rules", "ep_symmetric,bp_ff", "--seeds", "2", "--out", out,
                    "--quiet", "--no-plots")
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -199,7 +199,7 @@ def read_only(path: Path):
 
 
 @pytest.mark.parametrize("target", ["out", "parent"])
-def test_read_only_out_is_refused_with_one_line(target, finished_train, tmp_path):
+def test_read_only_out_is_refused_with_one_line(target, finished_train, tmp_path, cli):
     parent = tmp_path / "ro"
     parent.mkdir()
     out = parent / "run"
@@ -208,7 +208,7 @@ def test_read_only_out_is_refused_with_one_line(target, finished_train, tmp_path
     locked = out if target == "out" else parent
     before = snapshot(parent)
     with read_only(locked):
-        proc = run_cli("run", finished_train[0], "--out", out, "--quiet")
+        proc = cli("run", finished_train[0], "--out", out, "--quiet")
     assert proc.returncode == 2, proc.stderr
     one_line_error(proc.stderr, str(locked), "not writable")
     assert snapshot(parent) == before

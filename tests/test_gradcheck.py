@@ -113,3 +113,23 @@ def test_a_gradcheck_run_offers_resume_like_every_kind_on_the_loop(tmp_path, cap
     assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-plots"]) == 2
     assert "--resume to continue it" in capsys.readouterr().err
     assert main(["run", str(scen), "--out", str(out), "--quiet", "--no-plots", "--resume"]) == 0
+
+
+@pytest.mark.parametrize("name,cost", [("layered", "mse"), ("graph", "mse"), ("layered", "ce")])
+def test_the_runner_builds_the_batches_the_estimator_tests_check(name, cost, gradcheck_batch):
+    """The estimator tests (test_estimators.py, test_hep_radius.py) build their batches from the
+    model layer; their thresholds were set on the bundled scenarios' batches, so both must be the
+    same, bit for bit: network, parameters, inputs, targets and relaxation."""
+    from neurosim.experiments.gradcheck import make_problem
+
+    sc = load_scenario(f"scenarios/gradcheck_{name}.toml").with_changes(gradcheck__cost=cost)
+    ran, ran_net, ran_params = make_problem(sc)
+    built, net, params = gradcheck_batch(name, cost)
+    assert net.blocks == ran_net.blocks and net.projections == ran_net.projections
+    assert [(kind, key) for kind, key, _ in params.items()] == [(kind, key) for kind, key, _ in ran_params.items()]
+    for kind, key, value in params.items():
+        assert np.array_equal(value, getattr(ran_params, kind)[key]), (kind, key)
+    assert built.clamped.keys() == ran.clamped.keys()
+    assert all(np.array_equal(built.clamped[k], ran.clamped[k]) for k in built.clamped)
+    assert np.array_equal(built.target, ran.target) and built.out == ran.out and built.cost == ran.cost
+    assert built.relax == ran.relax

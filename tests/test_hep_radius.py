@@ -13,22 +13,20 @@ import pytest
 
 from neurosim.build import build
 from neurosim.engine.simulator import SimulationDiverged, Simulator
-from neurosim.experiments.gradcheck import make_problem
 from neurosim.learning import nudging as nd
 from neurosim.learning import reference as ref
 from neurosim.learning.analytic import AnalyticGuard, OutsideRadius, RadiusWarning
 from neurosim.learning.estimators import PhaseRunner, get_estimator
 from neurosim.learning.gradients import cosine
 from neurosim.model.network import Network
-from neurosim.scenario.load import load_scenario
 
 OUTSIDE = re.compile(r"^(?P<est>hep\w*): \|β\| = (?P<r>[0-9.]+) is outside the radius of validity: "
                      r"block '(?P<block>\w+)' .* at t = [0-9.]+")
 
 
 @pytest.fixture(scope="module")
-def layered():
-    problem, net, params = make_problem(load_scenario("scenarios/gradcheck_layered.toml"))
+def layered(gradcheck_batch):
+    problem, net, params = gradcheck_batch("layered")
     exact, _ = ref.implicit_gradient(net, params, problem.clamped, problem.out, problem.target, problem.cost)
     return problem, exact
 

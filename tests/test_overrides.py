@@ -3,7 +3,7 @@ that name the key, cell names and seeds — all before anything runs."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from command_line import ROOT
 
 from neurosim.api import load
 from neurosim.cli import main

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from command_line import ROOT
 
 from neurosim.api import load, sweep
 from neurosim.experiments.rundir import metrics_without_timing

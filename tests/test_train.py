@@ -1,8 +1,6 @@
 """Training runs (kind = "train"), optimisers and bit-identical resume."""
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
@@ -11,29 +9,7 @@ from neurosim.experiments.rundir import metrics_without_timing
 from neurosim.learning.optim import Adam, SGD, make_optimizer, resolve_lrs
 from neurosim.model.network import Params
 
-SMALL = {
-    "name": "digits_small", "kind": "train", "seed": 3, "plots": False,
-    "network": {
-        "blocks": [{"name": "in", "size": 64}, {"name": "h", "size": 32}, {"name": "out", "size": 10}],
-        "projections": [{"pre": "in", "post": "h"}, {"pre": "h", "post": "out"}],
-    },
-    "data": {"name": "digits", "limit_train": 200, "limit_test": 150},
-    "training": {"input_block": "in", "output_block": "out", "epochs": 3, "batch_size": 20,
-                 "lr": [0.1, 0.05], "rule": "ep_symmetric", "rule_options": {"beta": 0.5},
-                 "relax": {"free_duration": 15.0, "nudged_duration": 5.0}},
-}
-
-
-def small(**changes):
-    doc = copy.deepcopy(SMALL)
-    for key, value in changes.items():
-        d = doc
-        parts = key.split("__")
-        for p in parts[:-1]:
-            d = d.setdefault(p, {})
-        d[parts[-1]] = value
-    return doc
-
+from scenario_dicts import small
 
 # -- optimisers -------------------------------------------------------------------------------
 def _params():

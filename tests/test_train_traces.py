@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from command_line import ROOT
 
 import neurosim.api as ns
 from neurosim.scenario.schema import ScenarioError

@@ -9,16 +9,10 @@ import tomli_w
 
 from neurosim.cli import main
 
-BASE = {
-    "name": "bad", "kind": "train", "seed": 0, "plots": False,
-    "network": {
-        "blocks": [{"name": "in", "size": 64}, {"name": "h", "size": 16}, {"name": "out", "size": 10}],
-        "projections": [{"pre": "in", "post": "h"}, {"pre": "h", "post": "out"}],
-    },
-    "data": {"name": "digits", "limit_train": 40, "limit_test": 40},
-    "training": {"input_block": "in", "output_block": "out", "epochs": 1, "batch_size": 20,
-                 "lr": [0.1, 0.05], "relax": {"free_duration": 5.0, "nudged_duration": 2.0}},
-}
+from scenario_dicts import small
+
+#: a valid training scenario; every case breaks one key of it
+BASE = small(name="bad")
 
 
 def _set(d, path, value):
@@ -67,7 +61,7 @@ CASES = [
     ("hep_needs_holomorphic", {"training.rule": "hep"}, "training.rule"),
     ("momentum_out_of_range", {"training.momentum": 1.5}, "training.momentum"),
     ("zero_epochs", {"training.epochs": 0}, "training.epochs"),
-    ("batch_larger_than_data", {"training.batch_size": 50}, "training.batch_size"),
+    ("batch_larger_than_data", {"training.batch_size": 250}, "training.batch_size"),  # 200 images
     ("input_equals_output", {"training.output_block": "in"}, "training.output_block"),
     ("training_in_relax_kind", {"kind": "relax"}, "data"),
 ]

@@ -22,15 +22,16 @@ import numpy as np
 
 from ..engine.simulator import SimulationDiverged
 from ..learning import reference as ref
+from ..learning.check_batch import check_problem
 from ..learning.estimators import Problem, estimator_class, get_estimator, layered_order
 from ..learning.gradients import cosine, per_parameter, relative_error
 from ..learning.nudging import RelaxConfig
+from ..model.network import Network
 from ..scenario.load import Scenario, load_scenario
 from ..scenario.schema import ScenarioError
 from .checkpoint import params_arrays
 from .loop import Job, run_loop
 from .rundir import write_json, write_npz, write_text
-from .setup import make_compiled
 
 
 def _fmt_beta(b: float) -> str:
@@ -66,27 +67,19 @@ def settings(gc: dict) -> list[tuple[str, str, dict]]:
 
 
 def make_problem(scenario: Scenario):
-    """(Problem, net, params) of a gradcheck scenario: the batch and the parameters it describes."""
+    """(Problem, net, params) of a gradcheck scenario: the batch and the parameters it describes
+    (:func:`neurosim.learning.check_batch.check_problem` with the scenario's streams)."""
     gc = scenario["gradcheck"]
-    p = gc["batch"]
-    net, params, _ = make_compiled(scenario, n_particles=p, dtype=np.float64)
-    rng = np.random.default_rng(scenario.seed_sequence("params").spawn(1)[0])  # independent of W
-    for b in net.block_names():
-        if b != gc["input"] and gc["bias_spread"] > 0:
-            params.biases[b] = params.biases[b] + rng.uniform(-gc["bias_spread"], gc["bias_spread"],
-                                                              params.biases[b].shape)
-    from ..build import build
-    compiled = build(net, params, p, np.float64)
-    data = scenario.rng("data")
-    lo, hi = gc["input_range"]
-    x_in = data.uniform(lo, hi, (p, net.block(gc["input"]).size))
-    n_out = net.block(gc["output"]).size
-    target = (data.uniform(0, 1, (p, n_out)) if gc["cost"] == "mse"
-              else np.eye(n_out)[data.integers(0, n_out, p)])
+    net = Network.from_spec(scenario["network"])
+    params = net.init_params(scenario.rng("params"))
     relax = RelaxConfig(scheduler=gc["scheduler"], dt=gc["dt"], integrator=gc["integrator"],
                         free_duration=gc["free_duration"], nudged_duration=gc["nudged_duration"],
                         seed=scenario.seeds["scheduler"], tol=gc["tol"])
-    problem = Problem(compiled, {gc["input"]: x_in}, gc["output"], target, gc["cost"], relax)
+    problem = check_problem(
+        net, params, input=gc["input"], output=gc["output"], batch=gc["batch"], cost=gc["cost"],
+        input_range=gc["input_range"], bias_spread=gc["bias_spread"], relax=relax,
+        bias_rng=np.random.default_rng(scenario.seed_sequence("params").spawn(1)[0]),  # independent of W
+        data_rng=scenario.rng("data"))
     return problem, net, params
 
 
