@@ -9,20 +9,9 @@ from neurosim.engine.simulator import Simulator
 from neurosim.learning.gradients import cosine, flatten
 from neurosim.learning.plasticity import EventPlasticity, OnlinePlasticity, PlasticityConfig
 from neurosim.learning.reference import implicit_gradient
-from neurosim.model.network import Network, Params
+from neurosim.model.network import Params
 
-
-def _small_problem():
-    net = Network()
-    net.add_block("in", 5, "identity")
-    net.add_block("h", 8, "sigmoid", rate=10.0, tau=0.25)
-    net.add_block("out", 3, "sigmoid", rate=10.0, tau=0.25)
-    net.add_projection("in", "h", gain=2.0)
-    net.add_projection("h", "out", gain=2.0)
-    net.add_projection("in", "out", gain=1.0)
-    params = net.init_params(np.random.default_rng(0))
-    rng = np.random.default_rng(1)
-    return net, params, rng.random((4, 5)), rng.random((4, 3))
+from networks import small_supervised_batch
 
 
 @pytest.mark.parametrize("rule", [RULE_HEP, RULE_HEBB, RULE_ONLY])
@@ -42,7 +31,7 @@ def test_rule_coefficient_is_the_integral_of_the_decaying_reference(rule):
 
 def _update(rule, scheduler, event, beta=0.1, period=4.0, periods=5):
     """Accumulated update over whole periods, the readout nudged by λ(t), weights frozen."""
-    net, params, x_in, y = _small_problem()
+    net, params, x_in, y = small_supervised_batch()
     c = build(net, params, 4, np.complex128 if rule == "hep_continuous" else np.float64)
     sim = Simulator(c, scheduler=scheduler, dt=0.02, seed=0)
     sim.clamp("in", x_in)
@@ -83,22 +72,26 @@ def test_event_rule_follows_the_exact_gradient_as_well_as_the_sampled_one(rule, 
     update, descent = _update(rule, scheduler, event=True)
     sampled, _ = _update(rule, scheduler, event=False)
     cos_event, cos_sampled = cosine(update, descent), cosine(sampled, descent)
-    assert cos_event >= 0.99
+    assert cos_event >= 0.99 and cos_sampled >= 0.99
     # both are limited by the state's lag behind λ(t); the exact integral is no worse
     assert cos_event >= cos_sampled - 1e-4
-    ratio = np.linalg.norm(flatten(update)) / np.linalg.norm(flatten(descent))
-    assert 0.7 <= ratio <= 1.1
+    for estimate in (update, sampled):  # magnitude: the demodulation divides by β correctly
+        ratio = np.linalg.norm(flatten(estimate)) / np.linalg.norm(flatten(descent))
+        assert 0.7 <= ratio <= 1.1
 
 
-def test_event_baseline_alone_has_no_mean_update():
-    with_rhythm, _ = _update("baseline_hebb", "poisson", event=True)
-    alone, _ = _update("baseline_only", "poisson", event=True)
+@pytest.mark.parametrize("scheduler, event", [("poisson", True), ("sync", False)])
+def test_baseline_alone_has_no_mean_update(scheduler, event):
+    """Without a correlating signal, ρρ − H̄ averages to ~0 (event-driven and sampled)."""
+    with_rhythm, _ = _update("baseline_hebb", scheduler, event=event)
+    alone, _ = _update("baseline_only", scheduler, event=event)
+    # baseline_only has no 1/β gain: compare per unit of λ amplitude
     assert np.linalg.norm(flatten(alone)) / 0.1 < 0.05 * np.linalg.norm(flatten(with_rhythm))
 
 
 @pytest.mark.parametrize("rule, changes", [("baseline_hebb", True), ("none", False)])
 def test_applied_update_is_the_accumulated_one_and_rule_none_learns_nothing(rule, changes):
-    net, params, x_in, y = _small_problem()
+    net, params, x_in, y = small_supervised_batch()
     c = build(net, params, 4)
     sim = Simulator(c, scheduler="poisson", dt=0.02, seed=0)
     sim.clamp("in", x_in)

@@ -1,4 +1,5 @@
-"""Stochastic samplers (ancestral DDPM on VP, annealed Langevin) reproduce a known mixture."""
+"""Every sampler reproduces a known mixture: the probability-flow ODE (Euler, Heun on the EDM grid)
+and the stochastic ones (ancestral DDPM on VP, annealed Langevin)."""
 import numpy as np
 import pytest
 
@@ -6,7 +7,7 @@ from generative_mixture import SAMPLERS, score, w2_ratio
 from neurosim.generative import samplers as sp
 
 
-@pytest.mark.parametrize("name", ["ancestral", "langevin"])
+@pytest.mark.parametrize("name", ["euler", "heun", "ancestral", "langevin"])
 def test_sampler_reproduces_mixture(name):
     ratio = w2_ratio(SAMPLERS[name])
     print(f"{name}: W2 / floor = {ratio:.3f}")

@@ -5,25 +5,14 @@ import numpy as np
 
 from neurosim.learning.matrix_free import implicit_gradient_cg
 from neurosim.learning.reference import implicit_gradient, solve_fixed_point
-from neurosim.model.network import Network
 
-
-def _net(hidden=8, gain=2.0, act="sigmoid"):
-    net = Network()
-    net.add_block("in", 5, "identity")
-    net.add_block("h", hidden, act)
-    net.add_block("out", 3, act)
-    net.add_projection("in", "h", gain=gain)
-    net.add_projection("h", "out", gain=gain)
-    net.add_projection("in", "out", gain=1.0)
-    return net, net.init_params(np.random.default_rng(0))
+from networks import small_supervised_batch
 
 
 def test_matrix_free_gradient_and_curvature_equal_the_dense_ones():
     for act in ("sigmoid", "hard_sigmoid"):
-        net, params = _net(act=act)
-        rng = np.random.default_rng(1)
-        clamped, y = {"in": rng.random((4, 5))}, rng.random((4, 3))
+        net, params, x_in, y = small_supervised_batch(act=act)
+        clamped = {"in": x_in}
         x_star = solve_fixed_point(net, params, clamped)
         free = {b: v for b, v in x_star.items() if b != "in"}
         dense, d_info = implicit_gradient(net, params, clamped, "out", y, "mse", x_star=free)
@@ -37,7 +26,7 @@ def test_matrix_free_gradient_and_curvature_equal_the_dense_ones():
 
 
 def test_a_2000_unit_gradient_needs_no_n_by_n_matrix():
-    net, params = _net(hidden=2000, gain=0.5)
+    net, params, _, _ = small_supervised_batch(hidden=2000, gain=0.5)
     rng = np.random.default_rng(2)
     p = 4
     clamped, y = {"in": rng.random((p, 5))}, rng.random((p, 3))

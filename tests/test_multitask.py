@@ -1,18 +1,17 @@
-"""Concurrent tasks: the ownership rule, the online plasticity's gradient, and a short learning run."""
+"""Concurrent tasks: the ownership rule, the controls' gradients, and a short learning run (the online
+plasticity's gradient is tested with the event-driven one, test_event_plasticity.py)."""
 import copy
 
 import numpy as np
 import pytest
 
 from neurosim.build import build
-from neurosim.engine.simulator import Simulator
-from neurosim.learning.gradients import cosine, flatten
-from neurosim.learning.plasticity import OnlinePlasticity, PlasticityConfig
 from neurosim.learning.reference import implicit_gradient
-from neurosim.model.network import Network, Params
 from neurosim.model.tasks import Episode, TaskSpec, overlap_fraction, timeline
 from neurosim.scenario.load import from_dict, load_scenario
 from neurosim.scenario.schema import ScenarioError
+
+from networks import small_supervised_batch
 
 
 def _task(name, cond, target, rate=0.2):
@@ -35,68 +34,6 @@ def test_overlap_fraction_counts_time_with_at_least_two_tasks():
     eps = [Episode(0, 0, 0.0, 6.0), Episode(1, 0, 4.0, 8.0), Episode(2, 0, 5.0, 7.0)]
     assert overlap_fraction(eps, 10.0) == pytest.approx(0.3)      # [4, 7)
     assert overlap_fraction(eps, 10.0, 3) == pytest.approx(0.1)   # [5, 6)
-
-
-def _small_problem():
-    net = Network()
-    net.add_block("in", 5, "identity")
-    net.add_block("h", 8, "sigmoid", rate=10.0, tau=0.25)
-    net.add_block("out", 3, "sigmoid", rate=10.0, tau=0.25)
-    net.add_projection("in", "h", gain=2.0)
-    net.add_projection("h", "out", gain=2.0)
-    net.add_projection("in", "out", gain=1.0)
-    params = net.init_params(np.random.default_rng(0))
-    rng = np.random.default_rng(1)
-    return net, params, rng.random((4, 5)), rng.random((4, 3))
-
-
-def _online_update(rule, scheduler, beta=0.1, period=4.0, periods=5):
-    """Accumulated online update over whole periods with the readout nudged by λ(t)."""
-    net, params, x_in, y = _small_problem()
-    dtype = np.complex128 if rule == "hep_continuous" else np.float64
-    c = build(net, params, 4, dtype)
-    sim = Simulator(c, scheduler=scheduler, dt=0.02, seed=0)
-    sim.clamp("in", x_in)
-    sim.run(20.0)
-    kind = "rotation" if rule == "hep_continuous" else "sinusoid"
-    omega = 2 * np.pi / period
-    sim.nudge("out", y, beta, kind=kind, omega=omega)
-    delta = period / 40
-    pl = OnlinePlasticity(c, [omega], PlasticityConfig(rule, beta, 1.0, baseline_tau=period,
-                                                       sample_interval=delta))
-    pl.apply = False
-    pl.step(sim.r, sim.t)
-    for _ in range(40):
-        sim.run(delta)
-        pl.step(sim.r, sim.t)
-    pl.reset_total()
-    for _ in range(40 * periods):
-        sim.run(delta)
-        pl.step(sim.r, sim.t)
-    dw, db = pl.total_update()
-    db["in"] = np.zeros_like(db["in"])
-    scale = 1.0 / (periods * period)
-    update = Params({k: v * scale for k, v in dw.items()}, {k: v * scale for k, v in db.items()}, {})
-    exact, _ = implicit_gradient(net, params, {"in": x_in}, "out", y, "mse")
-    descent = Params({k: -v for k, v in exact.weights.items()}, {k: -v for k, v in exact.biases.items()}, {})
-    return update, descent
-
-
-@pytest.mark.parametrize("rule", ["baseline_hebb", "hep_continuous"])
-@pytest.mark.parametrize("scheduler", ["sync", "poisson"])
-def test_online_rule_follows_the_exact_gradient(rule, scheduler):
-    update, descent = _online_update(rule, scheduler)
-    assert cosine(update, descent) >= 0.99
-    ratio = np.linalg.norm(flatten(update)) / np.linalg.norm(flatten(descent))
-    assert 0.7 <= ratio <= 1.1  # magnitude: the demodulation divides by β correctly
-
-
-def test_baseline_alone_has_no_mean_update():
-    """Without a correlating signal, ρρ − H̄ averages to ~0."""
-    with_rhythm, _ = _online_update("baseline_hebb", "sync")
-    alone, _ = _online_update("baseline_only", "sync")
-    # baseline_only has no 1/β gain: compare per unit of λ amplitude
-    assert np.linalg.norm(flatten(alone)) / 0.1 < 0.05 * np.linalg.norm(flatten(with_rhythm))
 
 
 def _tiny_multitask(lr):
@@ -224,7 +161,7 @@ def test_fade_gain_ramps_in_and_out_over_the_fade():
 
 
 def test_masked_implicit_gradient_is_the_gradient_of_the_kept_particles():
-    net, params, x_in, y = _small_problem()
+    net, params, x_in, y = small_supervised_batch()
     keep = np.array([True, False, True, True])
     masked, info = implicit_gradient(net, params, {"in": x_in}, "out", y, "mse", particles=keep)
     subset, _ = implicit_gradient(net, params, {"in": x_in[keep]}, "out", y[keep], "mse")
@@ -238,7 +175,7 @@ def test_bp_control_leaves_out_particles_that_are_not_at_a_fixed_point():
     from neurosim.experiments.multitask_controls import MAX_RESIDUAL, fixed_point_gradient
     from neurosim.learning.estimators import Problem, get_estimator
     from neurosim.learning.nudging import RelaxConfig
-    net, params, x_in, y = _small_problem()
+    net, params, x_in, y = small_supervised_batch()
     converged = RelaxConfig(scheduler="sync", dt=0.1, integrator="exp", free_duration=200.0, tol=1e-10, check_every=2.0)
     problem = Problem(build(net, params, 4), {"in": x_in}, "out", y, "mse", converged)
     grad, valid = fixed_point_gradient(problem, matrix_free=True)

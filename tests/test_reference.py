@@ -9,6 +9,8 @@ from neurosim.model import energy as en
 from neurosim.model.activations import rho
 from neurosim.model.network import Network
 
+from networks import NetSpec, make_network
+
 P = 3
 
 
@@ -18,44 +20,31 @@ def _randomise_biases(params, rng, lo=-0.3, hi=0.3):
     return params
 
 
-def layered(act="sigmoid4", memory=False, seed=0):
-    """in → h1 → h2 → out."""
-    rng = np.random.default_rng(seed)
-    net = Network()
-    net.add_block("in", 4, act)
-    net.add_block("h1", 5, act)
-    net.add_block("h2", 4, act)
-    net.add_block("out", 3, act)
-    net.add_projection("in", "h1")
-    net.add_projection("h1", "h2")
-    net.add_projection("h2", "out")
-    if memory:
-        net.add_memory("h1", 3, beta=2.0)
+def _batch(spec: NetSpec, rng, input_range):
+    """(net, params, clamped, target): the network of ``spec`` with U(−0.3, 0.3) biases, P inputs
+    U(input_range) on ``in`` and one-hot targets on the 3 ``out`` units."""
+    net = make_network(spec)
     params = _randomise_biases(net.init_params(rng), rng)
-    clamped = {"in": rng.uniform(0, 1, (P, 4))}
+    clamped = {"in": rng.uniform(*input_range, (P, spec.blocks[0]["size"]))}
     target = np.eye(3)[rng.integers(0, 3, P)]
     return net, params, clamped, target
+
+
+def layered(act="sigmoid4", memory=False, seed=0):
+    """in → h1 → h2 → out."""
+    blocks = [dict(name=n, size=s, activation=act) for n, s in (("in", 4), ("h1", 5), ("h2", 4), ("out", 3))]
+    spec = NetSpec(blocks, [("in", "h1", 1.0, "glorot"), ("h1", "h2", 1.0, "glorot"), ("h2", "out", 1.0, "glorot")],
+                   memories=[("h1", 3, 2.0, 1.0)] if memory else [])
+    return _batch(spec, np.random.default_rng(seed), (0, 1))
 
 
 def loopy(act="tanh", memory=True, seed=1):
     """Non-layered: a triangle h1–h2–out (odd loop) plus an input to h1 and h2; lse memory on h2."""
-    rng = np.random.default_rng(seed)
-    net = Network()
-    net.add_block("in", 3, act)
-    net.add_block("h1", 4, act)
-    net.add_block("h2", 4, act)
-    net.add_block("out", 3, act)
-    net.add_projection("in", "h1")
-    net.add_projection("in", "h2", gain=0.5)
-    net.add_projection("h1", "h2")
-    net.add_projection("h2", "out")
-    net.add_projection("out", "h1", gain=0.5)
-    if memory:
-        net.add_memory("h2", 3, beta=2.0)
-    params = _randomise_biases(net.init_params(rng), rng)
-    clamped = {"in": rng.uniform(-1, 1, (P, 3))}
-    target = np.eye(3)[rng.integers(0, 3, P)]
-    return net, params, clamped, target
+    blocks = [dict(name=n, size=s, activation=act) for n, s in (("in", 3), ("h1", 4), ("h2", 4), ("out", 3))]
+    spec = NetSpec(blocks, [("in", "h1", 1.0, "glorot"), ("in", "h2", 0.5, "glorot"), ("h1", "h2", 1.0, "glorot"),
+                            ("h2", "out", 1.0, "glorot"), ("out", "h1", 0.5, "glorot")],
+                   memories=[("h2", 3, 2.0, 1.0)] if memory else [])
+    return _batch(spec, np.random.default_rng(seed), (-1, 1))
 
 
 def hard(seed=2):
