@@ -2,7 +2,6 @@
 traceback, and nothing written to --out. One test per class, parametrised over keys and kinds."""
 from __future__ import annotations
 
-import copy
 import importlib.util
 from pathlib import Path
 
@@ -16,6 +15,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 from neurosim.cli import main
 
+from scenario_dicts import small
+
 ROOT = Path(__file__).resolve().parents[1]
 NAN, INF = float("nan"), float("inf")
 
@@ -25,15 +26,7 @@ def bundled(name: str) -> dict:
         return tomllib.load(f)
 
 
-TRAIN = {
-    "name": "bad", "kind": "train", "seed": 0, "plots": False,
-    "network": {"blocks": [{"name": "in", "size": 64}, {"name": "h", "size": 16}, {"name": "out", "size": 10}],
-                "projections": [{"pre": "in", "post": "h"}, {"pre": "h", "post": "out"}]},
-    "data": {"name": "digits", "limit_train": 40, "limit_test": 40},
-    "training": {"input_block": "in", "output_block": "out", "epochs": 1, "batch_size": 20,
-                 "relax": {"free_duration": 5.0, "nudged_duration": 2.0}},
-}
-BASES = {"relax": lambda: bundled("quickstart"), "train": lambda: copy.deepcopy(TRAIN),
+BASES = {"relax": lambda: bundled("quickstart"), "train": lambda: small(name="bad"),
          "generative": lambda: bundled("toy2d_moons_flow"), "multitask": lambda: bundled("brain_multitask"),
          "gradcheck": lambda: bundled("gradcheck_layered")}
 
@@ -185,7 +178,7 @@ def test_sections_the_kind_does_not_read_are_refused(tmp_path, capsys, kind, edi
 
 def test_resolved_train_scenario_holds_only_what_the_kind_reads():
     from neurosim.api import from_dict
-    resolved = from_dict(copy.deepcopy(TRAIN)).resolved()
+    resolved = from_dict(small(name="bad")).resolved()
     assert "simulation" not in resolved and "probes" not in resolved and "clamps" not in resolved
     from_dict(resolved)  # a run directory's scenario.toml validates again
 
