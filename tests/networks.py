@@ -247,7 +247,7 @@ def gradcheck_problem(name: str, cost: str = "mse"):
     relax = RelaxConfig(scheduler="sync", dt=0.5, integrator="euler", free_duration=1000.0,
                         nudged_duration=1000.0, tol=1e-11,
                         seed=int(role_stream(seed, "scheduler").generate_state(1)[0]))
-    problem = check_problem(net, params, input="x", output="y", batch=16, cost=cost,
+    problem = check_problem(net, params, input_block="x", output_block="y", batch=16, cost=cost,
                             input_range=(0.0, 1.0), bias_spread=0.5, relax=relax,
                             bias_rng=np.random.default_rng(role_stream(seed, "params").spawn(1)[0]),
                             data_rng=np.random.default_rng(role_stream(seed, "data")))

@@ -76,7 +76,7 @@ def make_problem(scenario: Scenario):
                         free_duration=gc["free_duration"], nudged_duration=gc["nudged_duration"],
                         seed=scenario.seeds["scheduler"], tol=gc["tol"])
     problem = check_problem(
-        net, params, input=gc["input"], output=gc["output"], batch=gc["batch"], cost=gc["cost"],
+        net, params, input_block=gc["input"], output_block=gc["output"], batch=gc["batch"], cost=gc["cost"],
         input_range=gc["input_range"], bias_spread=gc["bias_spread"], relax=relax,
         bias_rng=np.random.default_rng(scenario.seed_sequence("params").spawn(1)[0]),  # independent of W
         data_rng=scenario.rng("data"))
