@@ -33,7 +33,7 @@ from neurosim.scenario.load import load_scenario  # noqa: E402
 
 def numpy_twin(tr: Trainer, dtype) -> tuple[NumpyEP, dict]:
     """A NumpyEP with the trainer's layers, initial parameters and hyper-parameters."""
-    t, r = tr.t, tr.t["relax"]
+    t, r = tr.training, tr.training["relax"]
     if tr.rule != "ep_symmetric" or r["integrator"] != "discrete" or tr.layers is None:
         raise SystemExit("needs a layered ep_symmetric scenario with integrator = \"discrete\"")
     layers = tr.layers

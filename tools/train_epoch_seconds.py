@@ -34,7 +34,7 @@ def main(argv=None):
             pass  # a plain string
         sc = sc.with_changes(**{key.replace(".", "__"): value})
     tr = Trainer(sc)
-    tr.estimator.gradient(tr.problem(np.arange(tr.t["batch_size"]), 0))
+    tr.estimator.gradient(tr.problem(np.arange(tr.training["batch_size"]), 0))
     cpu, wall = [], []
     for epoch in range(1, epochs + 1):
         c, w = time.process_time(), time.perf_counter()

@@ -29,11 +29,10 @@ from ..learning.nudging import RelaxConfig
 from .denoiser import NetworkDenoiser
 from .generative_metrics import digit_classifier, evaluate
 from .generative_sampling import sample
-from .checkpoint import PARAM_PREFIX, params_arrays
+from .checkpoint import params_arrays, read_params_into
 from .loop import Job, run_loop
 from .rundir import read_npz, write_npz
 from .setup import make_network
-from .train import missing_key
 
 HISTORY_COLUMNS = ["step", "train_loss", "w2", "mmd", "conditional_accuracy", "seconds"]
 
@@ -159,11 +158,7 @@ class GenTrainer:
 
     def load_arrays(self, arrays: dict, path=None) -> None:
         """The parameters from checkpoint arrays (any layout with ``weights/…``, ``bias/…``, ``memory/…``)."""
-        try:
-            for kind, name, arr in self.params.items():  # in place: the model and optimiser hold them
-                arr[...] = arrays[f"{PARAM_PREFIX[kind]}/{name}"]
-        except KeyError as err:
-            raise missing_key(path or "checkpoint.npz", err.args[0]) from None
+        read_params_into(arrays, self.params, path or "checkpoint.npz")  # in place: the model and optimiser hold them
 
 
 def trainer_from_run(run_dir) -> GenTrainer:
