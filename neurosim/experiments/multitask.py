@@ -26,6 +26,7 @@ from ..model.network import Params
 from ..model.tasks import TaskSpec, timeline
 from .multitask_timeline import TimelineCompiler, switches
 from .progress import Progress
+from .readout import eval_relax_config, free_equilibrium, relax_clamped
 from .setup import make_network
 
 
@@ -49,13 +50,9 @@ class Evaluation:
         block's state. The residual reached is kept: an answer read off a state that is not a fixed
         point is not the network's answer."""
         p = next(iter(clamps.values())).shape[0]
-        sim = Simulator(build(net, params, p), scheduler=relax["scheduler"], dt=relax["dt"],
-                        integrator=relax["integrator"], seed=0)
-        for name, values in clamps.items():
-            sim.clamp(name, values)
-        res = sim.relax(relax["duration"], relax["tol"], check_every=2.0)
+        states, res = free_equilibrium(build(net, params, p), clamps, eval_relax_config(relax), seed=0, residual=True)
         self.worst_residual = max(self.worst_residual, res)
-        return sim.states()
+        return states
 
     def blocks(self, net, params, ports, condition, condition_fields, target, target_fields, metric,
                data: dict, relax: dict, n_eval: int, noise=()) -> float:
@@ -304,9 +301,7 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
     clamps = silent(run.ports, {b for k in run.active for b in tasks[k].blocks}, p, net)
     for k in run.active:
         clamps.update(tasks[k].condition_values(batch, slice(None), np.random.default_rng(0)))
-    for b, v in clamps.items():
-        sim.clamp(b, v)
-    sim.run(run.scenario["multitask"]["eval_relax"]["duration"])
+    relax_clamped(sim, clamps, eval_relax_config(run.scenario["multitask"]["eval_relax"], tol=None))
     x_star = {b: v.real.copy() for b, v in sim.states().items() if b not in clamps}
     kind = "rotation" if cfg.rule == "hep_continuous" else "sinusoid"
     for k in run.active:

@@ -14,19 +14,19 @@ Row ``epoch = 0`` is the untrained network: its ``train_loss`` is the free-phase
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..build import compiled_for
-from ..engine.simulator import SimulationDiverged, acquire_simulator, release_simulator
+from ..engine.simulator import SimulationDiverged
 from ..model import energy as en
-from ..learning.optim import make_optimizer, resolve_lrs
 from ..scenario.schema import ScenarioError
 from .checkpoint import params_arrays, read_params_into, rng_state, set_rng_state, under, with_prefix
 from .loop import Job, read_resume, run_loop
-from .setup import make_network
+from .readout import free_equilibrium, relax_config
+from .setup import make_network, optimizer_for
 
 #: the range every activation's inputs are scaled to (min–max of the training split)
 INPUT_RANGES = {"hard_sigmoid": (0.0, 1.0), "sigmoid4": (0.0, 1.0), "sigmoid": (0.0, 1.0),
@@ -81,7 +81,7 @@ class Trainer:
     """Everything a training run holds: data, network, parameters, estimator, optimiser, history."""
 
     def __init__(self, scenario):
-        from ..learning.estimators import RelaxConfig, get_estimator
+        from ..learning.estimators import get_estimator
         self.scenario = scenario
         training = self.training = scenario["training"]
         self.rule = training["rule"]
@@ -94,20 +94,12 @@ class Trainer:
         self.x_train, self.x_test = scale_inputs(ds.x_train, ds.x_test, act)
         self.y_train, self.y_test, self.n_classes = ds.y_train, ds.y_test, ds.n_classes
         self.layers = self.net.chain(self.input, self.output)
-        projections = [(p.name, p.pre, p.post) for p in self.net.projections]
-        self.lrs = resolve_lrs(self.params, projections, training["lr"])
-        self.optimizer = make_optimizer(training["optimizer"], self.params, self.lrs, momentum=training["momentum"],
-                                        beta1=training["adam_beta1"], beta2=training["adam_beta2"],
-                                        eps=training["adam_eps"])
+        self.optimizer = optimizer_for(training, self.net, self.params)
         self.seed = int(scenario.seeds["training"])
         options = rule_options(training, self.seed)
         self.estimator = get_estimator(self.rule, **options)
         self._get_estimator = get_estimator
-        r = training["relax"]
-        self._relax_config = RelaxConfig
-        self.relax_kw = dict(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
-                             free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
-                             tol=r["tol"] or None, residuals=False)  # no phase residual unless tol
+        self.relax_cfg = relax_config(training["relax"], residuals=False)  # no phase residual unless tol
         self.free_blocks = [b for b in self.net.block_names() if b != self.input]
         self.persistent = ({b: np.zeros((len(self.x_train), self.net.block(b).size)) for b in self.free_blocks}
                            if training["persistent_states"] else None)
@@ -121,7 +113,7 @@ class Trainer:
         return compiled_for(self._compiled, self.net, self.params, n_particles, self.dtype)
 
     def relax(self, seed: int):
-        return self._relax_config(**self.relax_kw, seed=int(seed))
+        return replace(self.relax_cfg, seed=int(seed))
 
     def order(self, epoch: int) -> np.ndarray:
         """The training examples' order in ``epoch`` (1-based), from (seed, epoch) alone."""
@@ -172,15 +164,12 @@ class Trainer:
             from ..learning.reference import feedforward_forward
             return feedforward_forward(self.net, self.params, x, self.layers)[self.output]
         outs = []
-        r = self.training["relax"]
+        readout = replace(self.relax_cfg, tol=None)  # the test readout relaxes the whole free_duration
         for start in range(0, len(x), EVAL_CHUNK):
             xb = x[start:start + EVAL_CHUNK]
-            sim = acquire_simulator(self.compiled(len(xb)), r["scheduler"], r["dt"], r["integrator"],
-                                    np.random.SeedSequence([self.seed, 0]))
-            sim.clamp(self.input, xb)
-            sim.relax(r["free_duration"], residual=False)
-            outs.append(sim.state(self.output).real.copy())
-            release_simulator(sim)
+            states, _ = free_equilibrium(self.compiled(len(xb)), {self.input: xb}, readout, [self.output],
+                                         seed=np.random.SeedSequence([self.seed, 0]))
+            outs.append(states[self.output].real)
         return np.concatenate(outs)
 
     def evaluate(self, x, y) -> EvalResult:
