@@ -151,7 +151,7 @@ REFUSALS = {
                           ["checkpoint.npz", "different scenario", "training.epochs"]),
     "resume_damaged_checkpoint": (lambda tmp, s, run: (_truncate_checkpoint(run),
                                                        ["run", s, "--out", run, "--resume"])[1],
-                                  ["checkpoint.npz", "truncated or damaged"]),
+                                  ["checkpoint.npz", "damaged or truncated"]),
     "gradcheck_without_table": (lambda tmp, s, run: ["run", write_scenario(tmp / "g.toml", small(kind="gradcheck")),
                                                      "--out", tmp / "fresh"],
                                 ["g.toml", "gradcheck"]),

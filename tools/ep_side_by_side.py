@@ -32,7 +32,7 @@ from neurosim.experiments.train import Trainer  # noqa: E402
 
 def numpy_twin(tr: Trainer, dtype) -> tuple[NumpyEP, dict]:
     """A NumpyEP with the trainer's layers, initial parameters and hyper-parameters."""
-    t, r = tr.t, tr.t["relax"]
+    t, r = tr.training, tr.training["relax"]
     if tr.rule != "ep_symmetric" or r["integrator"] != "discrete" or tr.layers is None:
         raise SystemExit("needs a layered ep_symmetric scenario with integrator = \"discrete\"")
     layers = tr.layers
@@ -41,7 +41,7 @@ def numpy_twin(tr: Trainer, dtype) -> tuple[NumpyEP, dict]:
     bs = [tr.params.biases[b] for b in layers[1:]]
     net = NumpyEP([w.shape[0] for w in ws] + [ws[-1].shape[1]], dtype=dtype,
                   weights=[w.copy() for w in ws], biases=[b.copy() for b in bs])
-    hp = {"lrs": [tr.lrs[("weights", names[(a, b)])] for a, b in zip(layers[:-1], layers[1:])],
+    hp = {"lrs": [tr.optimizer.lrs[("weights", names[(a, b)])] for a, b in zip(layers[:-1], layers[1:])],
           "beta": float(t["rule_options"]["beta"]), "t1": int(round(r["free_duration"] / r["dt"])),
           "t2": int(round(r["nudged_duration"] / r["dt"])), "batch": int(t["batch_size"])}
     return net, hp

@@ -84,7 +84,7 @@ def main(argv=None):
     configure_blas_threads()  # the engine's limit (1 thread unless NEUROSIM_BLAS_THREADS)
     if True:
         tr = Trainer(sc)
-        t = tr.t
+        t = tr.training
         P, dt = t["batch_size"], t["relax"]["dt"]
         est = tr.estimator
         cplx = tr.rule == "hep" and getattr(est, "n_points", 2) > 2

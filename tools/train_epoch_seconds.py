@@ -29,7 +29,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     sc, epochs = scenario_with(argv[0], argv[2:]), int(argv[1])
     tr = Trainer(sc)
-    tr.estimator.gradient(tr.problem(np.arange(tr.t["batch_size"]), 0))
+    tr.estimator.gradient(tr.problem(np.arange(tr.training["batch_size"]), 0))
     wall, cpu = np.array([timed(lambda: tr.train_epoch(epoch)) for epoch in range(1, epochs + 1)]).T
     print(json.dumps({"scenario": sc["name"], "epochs": epochs, "cpu_seconds": float(np.median(cpu)),
                       "wall_seconds": float(np.median(wall)),

@@ -106,7 +106,8 @@ def check_same_scenario(path, saved: dict, current: dict, may_change=("name", "d
     if diff:
         shown = ", ".join(diff[:4]) + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
         raise CheckpointError(path, f"cannot resume: the scenario differs from the one this checkpoint "
-                              f"was written by in {shown}; run without --resume (or into another --out)")
+                              f"was written by in {shown} (a resume may change only {', '.join(may_change)}); "
+                              "run a different scenario without --resume (or into another --out)")
 
 
 # -- packing helpers ---------------------------------------------------------------------------
@@ -115,12 +116,20 @@ def params_arrays(params: Params, prefix: str = "") -> dict:
     return {f"{prefix}{PARAM_PREFIX[kind]}/{name}": np.array(arr) for kind, name, arr in params.items()}
 
 
-def params_from(arrays: dict, like: Params, prefix: str = "") -> Params:
+def params_from(arrays: dict, like: Params, prefix: str = "", path="checkpoint") -> Params:
     """A copy of ``like`` with every array read from ``arrays`` (see :func:`params_arrays`)."""
-    out = like.copy()
-    for kind, name, arr in out.items():
-        arr[...] = arrays[f"{prefix}{PARAM_PREFIX[kind]}/{name}"]
-    return out
+    return read_params_into(arrays, like.copy(), path, prefix)
+
+
+def read_params_into(arrays: dict, params: Params, path, prefix: str = "") -> Params:
+    """Read every array of ``params`` from ``arrays`` in place (a model, optimiser or simulator may
+    hold them); a missing one raises :class:`CheckpointError` naming ``path`` and the key."""
+    for kind, name, arr in params.items():
+        key = f"{prefix}{PARAM_PREFIX[kind]}/{name}"
+        if key not in arrays:
+            raise CheckpointError(path, f"not a checkpoint of this run (no array {key!r})")
+        arr[...] = arrays[key]
+    return params
 
 
 def with_prefix(prefix: str, arrays: dict) -> dict:

@@ -35,6 +35,7 @@ from ..engine.simulator import Simulator
 from ..generative.embedding import embed, embed_dim
 from ..learning.nudging import RelaxConfig
 from ..model.network import Network, Params
+from .readout import relax_clamped
 
 # -- the network ---------------------------------------------------------------------------------
 def denoiser_network(data_dim: int, hidden=(64, 64), activation: str = "hard_sigmoid",
@@ -142,8 +143,8 @@ class NetworkDenoiser:
                 self._sims[(key, p)] = sim
         elif self.warm_duration:
             duration = self.warm_duration
-        sim.clamp(self.input_block, inp)
-        sim.run(duration)
+        # a fixed duration per call: the sampler's steps take the same time whatever the residual
+        relax_clamped(sim, {self.input_block: inp}, replace(self.relax, tol=None), duration)
         self.n_relaxations += 1
         return sim.state(self.output_block).copy()
 

@@ -24,16 +24,14 @@ import numpy as np
 from ..engine.threads import configure_blas_threads
 from ..generative.data import GenData, cond_dim, make_cond
 from ..generative.objective import Objective
-from ..learning.optim import make_optimizer, resolve_lrs
-from ..learning.nudging import RelaxConfig
 from .denoiser import NetworkDenoiser
 from .generative_metrics import digit_classifier, evaluate
 from .generative_sampling import sample
-from .checkpoint import PARAM_PREFIX, params_arrays
+from .checkpoint import params_arrays, read_params_into
 from .loop import Job, run_loop
 from .rundir import read_npz, write_npz
-from .setup import make_network
-from .train import missing_key
+from .readout import relax_config
+from .setup import make_network, optimizer_for
 
 HISTORY_COLUMNS = ["step", "train_loss", "w2", "mmd", "conditional_accuracy", "seconds"]
 
@@ -52,20 +50,13 @@ class GenTrainer:
         self.objective = Objective.from_spec(g)
         self.net = make_network(scenario["network"])
         self.params = self.net.init_params(scenario.rng("params"))
-        r = training["relax"]
-        relax = RelaxConfig(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
-                            free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
-                            tol=r["tol"] or None)
+        relax = relax_config(training["relax"])
         self.seed = int(scenario.seeds["training"])
         self.model = NetworkDenoiser(self.net, self.params, self.data.dim, g["embedding"], g["n_embed"],
                                      cond_dim(g, self.data), training["input_block"], training["output_block"], relax,
                                      view=estimator_class(self.rule).view, seed=self.seed,
                                      warm_duration=g["warm_duration"] or None)
-        projections = [(p.name, p.pre, p.post) for p in self.net.projections]
-        lrs = resolve_lrs(self.params, projections, training["lr"])
-        self.optimizer = make_optimizer(training["optimizer"], self.params, lrs, momentum=training["momentum"],
-                                        beta1=training["adam_beta1"], beta2=training["adam_beta2"],
-                                        eps=training["adam_eps"])
+        self.optimizer = optimizer_for(training, self.net, self.params)
         self.estimator = get_estimator(self.rule, **rule_options(training, self.seed))
         self.step = 0
         self._classifier = None
@@ -159,11 +150,7 @@ class GenTrainer:
 
     def load_arrays(self, arrays: dict, path=None) -> None:
         """The parameters from checkpoint arrays (any layout with ``weights/…``, ``bias/…``, ``memory/…``)."""
-        try:
-            for kind, name, arr in self.params.items():  # in place: the model and optimiser hold them
-                arr[...] = arrays[f"{PARAM_PREFIX[kind]}/{name}"]
-        except KeyError as err:
-            raise missing_key(path or "checkpoint.npz", err.args[0]) from None
+        read_params_into(arrays, self.params, path or "checkpoint.npz")  # in place: the model and optimiser hold them
 
 
 def trainer_from_run(run_dir) -> GenTrainer:

@@ -4,10 +4,16 @@ history.csv → checkpoint (docs/engine.md, "Run directories").
 A runner hands the loop a :class:`Job` — the pieces that differ between experiments, as a training
 loop takes whichever loss it is given:
 
+* ``initial()``    — the history row of the state before any step (e.g. the untrained network's
+  scores), or None for no such row; asked once, by a run that starts afresh;
 * ``step(i)``      — step i (0-based) of the work; returns its loss (or None);
 * ``record(i)``    — extra history columns when step i closes a record interval (may be empty);
+* ``note(row)``    — the progress bar's text after a recorded row (default: the interval's loss);
 * ``arrays()``, ``meta()`` / ``restore(arrays, meta)`` — the job's state in a checkpoint;
 * ``final(history)`` — after the last step: the metrics (it may complete the last history row).
+
+The loop sets ``job.bar`` (its progress bar, counting steps) before the first step, for a job whose
+steps are long enough to report within themselves (``bar.update(i + fraction)``).
 
 The loop owns everything around them: it resumes from ``checkpoint.npz`` (the one layout of
 :mod:`.checkpoint`, refused if the scenario changed beyond the keys the kind allows), runs the
@@ -43,11 +49,20 @@ class Job:
     #: history.csv columns (None: the job keeps no history.csv)
     columns: list[str] | None = ["step", "train_loss", "seconds"]
 
+    #: the loop's progress bar while it runs (see the module docstring)
+    bar: Progress | None = None
+
+    def initial(self) -> dict | None:
+        return None
+
     def step(self, i: int):  # pragma: no cover - interface
         raise NotImplementedError
 
     def record(self, i: int) -> dict:
         return {}
+
+    def note(self, row: dict, loss_name: str = "loss") -> str:
+        return f"{loss_name} {row['train_loss']:.3f}" if row["train_loss"] is not None else ""
 
     def arrays(self) -> dict:
         return {}
@@ -89,6 +104,13 @@ def save(job: Job, scenario, run_dir: Path, done: int, history: list, seconds: f
     write_checkpoint(run_dir / CHECKPOINT, arrays, meta, job.kind, scenario.data)
 
 
+def _write(job: Job, scenario, run_dir: Path, done: int, history: list, seconds: float) -> None:
+    """The checkpoint first, history.csv second: the table never lists a row the state lacks."""
+    save(job, scenario, run_dir, done, history, seconds)
+    if job.columns:
+        write_csv(run_dir / HISTORY, history, job.columns)
+
+
 def run_loop(job: Job, scenario, run_dir, resume: bool, total: int, every: int, progress: bool = False,
              label: str = "", unit: str = "step", loss_name: str = "loss") -> LoopResult:
     """Run ``job`` for steps ``0 … total − 1`` (after those a resumed checkpoint already holds)."""
@@ -101,7 +123,14 @@ def run_loop(job: Job, scenario, run_dir, resume: bool, total: int, every: int, 
         done, history, seconds = int(state["done"]), list(state["history"]), float(state["seconds"])
         if progress:
             print(f"resuming {scenario['name']} after {unit} {done}", file=sys.stderr)
-    bar = Progress(total, label=label, enabled=progress, unit=unit)
+    elif resume and progress:
+        print(f"no checkpoint in {run_dir}; starting from {unit} 0", file=sys.stderr)
+    if done == 0 and not history:
+        first = job.initial()
+        if first is not None:
+            history.append({"step": 0, "train_loss": None, "seconds": 0.0, **first})
+            _write(job, scenario, run_dir, done, history, seconds)
+    bar = job.bar = Progress(total, label=label, enabled=progress, unit=unit)
     losses = []
     start = time.perf_counter()
     while done < total:
@@ -119,14 +148,12 @@ def run_loop(job: Job, scenario, run_dir, resume: bool, total: int, every: int, 
             row = {"step": done, "train_loss": float(np.mean(losses)) if losses else None, "seconds": elapsed}
             row.update(job.record(done))
             history.append(row)
-            save(job, scenario, run_dir, done, history, seconds)  # first: history.csv never runs ahead of it
-            if job.columns:
-                write_csv(run_dir / HISTORY, history, job.columns)
+            _write(job, scenario, run_dir, done, history, seconds)
             losses = []
             start = time.perf_counter()
-            if row["train_loss"] is not None:
-                bar.update(done, f"{loss_name} {row['train_loss']:.3f}")
+            bar.update(done, job.note(row, loss_name))
     bar.close()
+    job.bar = None
     metrics = job.final(history)
     if history and job.columns:
         write_csv(run_dir / HISTORY, history, job.columns)

@@ -39,6 +39,7 @@ from ..build import build
 from ..engine.simulator import Simulator
 from ..generative.embedding import embed
 from ..metrics import mmd, w2
+from .readout import eval_relax_config, relax_clamped
 
 SAMPLERS = ("euler", "ancestral")
 
@@ -76,6 +77,7 @@ class LumpDenoiser:
 
     def __init__(self, net, params, ports: LumpPorts, relax: dict, warm: float | None = None, seed: int = 0):
         self.net, self.params, self.ports, self.relax = net, params, ports, relax
+        self.readout = eval_relax_config(relax)
         self.warm = warm if warm is not None else relax["duration"]
         self.seed = seed
         self._sims: dict = {}
@@ -95,12 +97,12 @@ class LumpDenoiser:
                 sim.clamp(b, np.zeros((p, self.net.block(b).size)))
             self._sims[key] = sim
             duration = self.relax["duration"]
-        sim.clamp(self.ports.noisy, x)
+        clamps = {self.ports.noisy: x}
         if self.ports.level is not None:
-            sim.clamp(self.ports.level, level_features(self.ports, sigma, p))
+            clamps[self.ports.level] = level_features(self.ports, sigma, p)
         for b in self.ports.condition:
-            sim.clamp(b, cond[b] if cond is not None else np.zeros((p, self.net.block(b).size)))
-        res = sim.relax(duration, self.relax.get("tol"), check_every=2.0)
+            clamps[b] = cond[b] if cond is not None else np.zeros((p, self.net.block(b).size))
+        res = relax_clamped(sim, clamps, self.readout, duration, residual=True)
         self.worst_residual = max(self.worst_residual, res)
         self.n_relaxations += 1
         return sim.state(self.ports.estimate).real.copy()

@@ -26,6 +26,7 @@ from ..model.network import Params
 from ..model.tasks import TaskSpec, timeline
 from .multitask_timeline import TimelineCompiler, switches
 from .progress import Progress
+from .readout import eval_relax_config, free_equilibrium, relax_clamped
 from .setup import make_network
 
 
@@ -49,13 +50,9 @@ class Evaluation:
         block's state. The residual reached is kept: an answer read off a state that is not a fixed
         point is not the network's answer."""
         p = next(iter(clamps.values())).shape[0]
-        sim = Simulator(build(net, params, p), scheduler=relax["scheduler"], dt=relax["dt"],
-                        integrator=relax["integrator"], seed=0)
-        for name, values in clamps.items():
-            sim.clamp(name, values)
-        res = sim.relax(relax["duration"], relax["tol"], check_every=2.0)
+        states, res = free_equilibrium(build(net, params, p), clamps, eval_relax_config(relax), seed=0, residual=True)
         self.worst_residual = max(self.worst_residual, res)
-        return sim.states()
+        return states
 
     def blocks(self, net, params, ports, condition, condition_fields, target, target_fields, metric,
                data: dict, relax: dict, n_eval: int, noise=()) -> float:
@@ -304,9 +301,7 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
     clamps = silent(run.ports, {b for k in run.active for b in tasks[k].blocks}, p, net)
     for k in run.active:
         clamps.update(tasks[k].condition_values(batch, slice(None), np.random.default_rng(0)))
-    for b, v in clamps.items():
-        sim.clamp(b, v)
-    sim.run(run.scenario["multitask"]["eval_relax"]["duration"])
+    relax_clamped(sim, clamps, eval_relax_config(run.scenario["multitask"]["eval_relax"], tol=None))
     x_star = {b: v.real.copy() for b, v in sim.states().items() if b not in clamps}
     kind = "rotation" if cfg.rule == "hep_continuous" else "sinusoid"
     for k in run.active:
@@ -338,8 +333,6 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
     for k in run.active:
         for b, f in zip(tasks[k].target, tasks[k].target_fields):
             g, _ = implicit_gradient(net, params, clamps, b, batch[f], tasks[k].cost, x_star=x_star)
-            exact = g if exact is None else Params(
-                {n: exact.weights[n] + g.weights[n] for n in g.weights},
-                {n: exact.biases[n] + g.biases[n] for n in g.biases}, {})
-    neg = Params({n: -v for n, v in exact.weights.items()}, {n: -v for n, v in exact.biases.items()}, {})
-    return cosine(update, neg)
+            exact = g if exact is None else exact + g
+    # the online rule learns weights and biases, no memory patterns: the cosine is over what it learns
+    return cosine(update, Params(exact.weights, exact.biases).scale(-1))

@@ -18,12 +18,12 @@ from ..build import build
 from ..engine.simulator import SimulationDiverged
 from ..learning.estimators import Problem, get_estimator
 from ..learning.nudging import PhaseRunner, RelaxConfig
-from ..learning.optim import make_optimizer, resolve_lrs
 from ..learning.matrix_free import implicit_gradient_cg
 from ..learning.reference import implicit_gradient
 from ..model.network import Params
 from ..model.tasks import TaskSpec
 from .multitask import silent
+from .setup import optimizer_for
 
 CHECKPOINT_BATCHES = 100  # a batch control writes a checkpoint every this many batches
 MIN_EIG = 1e-3       # bp: a particle's free state counts as a strict minimum above this curvature
@@ -100,8 +100,7 @@ class BatchControl:
         self.relax, self.batch, self.rng, self.rule = relax, batch, rng, rule
         self.params = params.copy()
         self.estimator = get_estimator(rule, **({"beta": tasks[0].lam} if rule.startswith("ep") else {}))
-        lrs = resolve_lrs(self.params, [(p.name, p.pre, p.post) for p in net.projections], lr)
-        self.optimizer = make_optimizer(optimizer, self.params, lrs)
+        self.optimizer = optimizer_for({"optimizer": optimizer, "lr": lr}, net, self.params)
         self.done = 0
         self.failure: str | None = None
         self.excluded = 0   # bp: examples left out (their free state was no strict minimum)

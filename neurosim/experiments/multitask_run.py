@@ -21,13 +21,13 @@ import numpy as np
 
 from ..data import load_dataset
 from ..data.multimodal import modality_fields
-from ..learning.nudging import RelaxConfig
 from ..model.tasks import busy_fraction, overlap_fraction
 from .checkpoint import (check_same_scenario, params_arrays, read_checkpoint, under, with_prefix,
                          write_checkpoint)
 from .multitask import ConcurrentRun, Evaluation, gradient_probe, port_blocks, task_specs
 from .multitask_controls import BatchControl, chance_level, control_status
 from .progress import Progress
+from .readout import eval_relax_config
 from .rundir import write_csv
 from .setup import make_network
 
@@ -146,9 +146,7 @@ class MultitaskRun:
         """The control ``key`` from its start, and the tasks its trained network is scored on."""
         mt, p = self.mt, self.scenario["network"]["particles"]
         relax = self.relax
-        control_relax = RelaxConfig(scheduler=relax["scheduler"], dt=relax["dt"], integrator=relax["integrator"],
-                                    free_duration=relax["duration"], nudged_duration=relax["duration"] / 2,
-                                    tol=relax["tol"], check_every=2.0)
+        control_relax = eval_relax_config(relax, nudged_duration=relax["duration"] / 2)
         label, _, k = key.partition("/")
         if label == "isolated_final":
             return ConcurrentRun(self.scenario, self.tasks, self.train, self.params0.copy(), active=[int(k)]), [int(k)]

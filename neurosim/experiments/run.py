@@ -39,26 +39,6 @@ def _check_gradcheck(scenario, run_dir, resume):
     _check_loop_resume(scenario, run_dir, resume, GradcheckJob)
 
 
-def _check_resume(free):
-    """A pre-check that ``--resume`` may use ``run_dir/checkpoint.npz`` (readable, same scenario)."""
-    def check(scenario, run_dir, resume):
-        from .train import missing_key, resume_arrays
-        ckpt = Path(run_dir) / "checkpoint.npz"
-        if resume and ckpt.exists():
-            arrays = resume_arrays(scenario, ckpt, free)
-            step = "epoch" if scenario["kind"] == "train" else "step"
-            for key in ([step, "fingerprint"] if scenario["kind"] == "train" else [step]):
-                if key not in arrays:
-                    raise missing_key(ckpt, key)
-            done, wanted = int(arrays[step]), scenario["training"]["epochs"]
-            if scenario["kind"] == "train" and done > wanted:
-                # resuming would train nothing and report the checkpoint's epoch as this run's end
-                raise ScenarioError(scenario.path, "training.epochs",
-                                    f"expected at least {done} to resume {ckpt} (it holds epoch {done}), "
-                                    f"got {wanted}; raise it, or run without --resume")
-    return check
-
-
 def _check_loop_resume(scenario, run_dir, resume, job):
     """``--resume`` of a run on the one loop: the checkpoint is readable, of this kind and scenario."""
     if resume:
@@ -73,6 +53,11 @@ def _check_multitask(scenario, run_dir, resume):
         check_resume(scenario, run_dir)
 
 
+def _check_train(scenario, run_dir, resume):
+    from .train import check_resume
+    check_resume(scenario, run_dir, resume)
+
+
 def _check_generative(scenario, run_dir, resume):
     from .generative import GenJob
     _check_loop_resume(scenario, run_dir, resume, GenJob)
@@ -80,7 +65,7 @@ def _check_generative(scenario, run_dir, resume):
 
 PRECHECKS = {"gradcheck": _check_gradcheck,
              "multitask": _check_multitask,
-             "train": _check_resume((("training", "epochs"),)),
+             "train": _check_train,
              "generative": _check_generative}
 
 

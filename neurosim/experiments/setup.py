@@ -6,12 +6,23 @@ import numpy as np
 from ..build import Compiled, build
 from ..engine.probes import ProbeSpec
 from ..engine.simulator import Simulator
+from ..learning.optim import Optimizer, make_optimizer, resolve_lrs
 from ..model.network import Network, Params
 
 
 def make_network(spec: dict) -> Network:
     """The :class:`Network` described by a scenario's ``[network]`` table."""
     return Network.from_spec(spec)
+
+
+def optimizer_for(table: dict, net: Network, params: Params) -> Optimizer:
+    """The optimiser a scenario table asks for: ``optimizer`` (sgd / adam) over ``params`` with the
+    rates of ``lr`` (one number, one per projection, or projection → rate: :func:`resolve_lrs`)
+    and, where the table has them, ``momentum``, ``adam_beta1``, ``adam_beta2``, ``adam_eps``."""
+    lrs = resolve_lrs(params, [(p.name, p.pre, p.post) for p in net.projections], table["lr"])
+    options = {k: table[key] for k, key in (("momentum", "momentum"), ("beta1", "adam_beta1"),
+                                            ("beta2", "adam_beta2"), ("eps", "adam_eps")) if key in table}
+    return make_optimizer(table["optimizer"], params, lrs, **options)
 
 
 def make_compiled(scenario, params: Params | None = None, n_particles: int | None = None,

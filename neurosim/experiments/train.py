@@ -6,30 +6,27 @@ minibatches of ``batch_size`` examples, which become the P particles of the netw
 block is clamped to the (scaled) images, the rule's estimator returns dL/dθ, the shared optimiser
 descends it. After every epoch: test accuracy (argmax of the free-phase readout; the
 feed-forward pass for ``bp_ff``), a row of ``history.csv`` and ``checkpoint.npz`` (weights,
-optimiser state, persistent states, estimator RNG state, history), both written atomically.
+optimiser state, persistent states, estimator RNG state, history), both written atomically by the
+one loop (:mod:`.loop`: a step is one epoch) in the one checkpoint layout (:mod:`.checkpoint`).
 
 Row ``epoch = 0`` is the untrained network: its ``train_loss`` is the free-phase loss on the first
 (at most 1000) training examples; later rows average the free-phase loss over the epoch's batches.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..build import compiled_for
-from ..engine.simulator import SimulationDiverged, acquire_simulator, release_simulator
+from ..engine.simulator import SimulationDiverged
 from ..model import energy as en
-from ..model.network import Params
-from ..learning.optim import make_optimizer, resolve_lrs
-from .progress import Progress
-from .rundir import RunDirError, read_npz, write_csv, write_npz
-from .setup import make_network
+from ..scenario.schema import ScenarioError
+from .checkpoint import params_arrays, read_params_into, rng_state, set_rng_state, under, with_prefix
+from .loop import Job, read_resume, run_loop
+from .readout import free_equilibrium, relax_config
+from .setup import make_network, optimizer_for
 
 #: the range every activation's inputs are scaled to (min–max of the training split)
 INPUT_RANGES = {"hard_sigmoid": (0.0, 1.0), "sigmoid4": (0.0, 1.0), "sigmoid": (0.0, 1.0),
@@ -57,19 +54,6 @@ def scale_inputs(x_train, x_test, activation: str):
     return [lo + (hi - lo) * (x - mn) / span for x in (x_train, x_test)]
 
 
-def layer_order(net, input_block: str, output_block: str) -> list[str] | None:
-    """The blocks as a chain input → … → output, or None if the graph is not such a chain."""
-    import networkx as nx
-    und = net.graph.to_undirected()
-    if not nx.is_connected(und) or any(d > 2 for _, d in und.degree()) or und.number_of_edges() != len(und) - 1:
-        return None
-    try:
-        path = nx.shortest_path(und, input_block, output_block)
-    except nx.NetworkXNoPath:
-        return None
-    return path if len(path) == len(und) else None
-
-
 def rule_options(training: dict, seed: int = 0) -> dict:
     """The estimator options for ``training.rule``: ``[training.rule_options]`` keys the rule's
     estimator accepts, overridden by ``[training.rule_options.<rule>]``; ``ep_random_sign`` gets a
@@ -87,34 +71,6 @@ def rule_options(training: dict, seed: int = 0) -> dict:
     return out
 
 
-def fingerprint(scenario, free=(("training", "epochs"),)) -> str:
-    """Hash of everything that must match for a resume: the scenario minus ``plots``,
-    ``description`` and the ``free`` keys (``training.epochs``: a resume may train longer)."""
-    data = json.loads(json.dumps(scenario.data, default=str))
-    for section, key in free:
-        (data.get(section) or {}).pop(key, None)
-    data.pop("plots", None)
-    data.pop("description", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def resume_arrays(scenario, path: Path, free=(("training", "epochs"),)) -> dict:
-    """The arrays of checkpoint ``path`` if ``scenario`` may resume from it: a damaged file raises
-    RunDirError, one written by another scenario ScenarioError (before anything is written).
-    A checkpoint without a fingerprint (older generative runs) is accepted as it is."""
-    from ..scenario.schema import ScenarioError
-    arrays = read_npz(path)
-    if "fingerprint" in arrays and str(arrays["fingerprint"]) != fingerprint(scenario, free):
-        changed = ", ".join(f"{a}.{b}" for a, b in free)
-        raise ScenarioError(scenario.path, "", f"cannot resume from {path}: it was written by a "
-                            f"different scenario (only {changed} may change)")
-    return arrays
-
-
-def missing_key(path: Path, key: str) -> RunDirError:
-    return RunDirError(f"{path}: not a checkpoint of this run (no array {key!r})")
-
-
 @dataclass
 class EvalResult:
     accuracy: float
@@ -125,38 +81,29 @@ class Trainer:
     """Everything a training run holds: data, network, parameters, estimator, optimiser, history."""
 
     def __init__(self, scenario):
-        from ..learning.estimators import RelaxConfig, get_estimator
+        from ..learning.estimators import get_estimator
         self.scenario = scenario
-        t = self.t = scenario["training"]
-        self.rule = t["rule"]
+        training = self.training = scenario["training"]
+        self.rule = training["rule"]
         self.net = make_network(scenario["network"])
         self.params = self.net.init_params(scenario.rng("params"))
         self.dtype = np.dtype(scenario["network"]["dtype"])
-        self.input, self.output, self.cost = t["input_block"], t["output_block"], t["cost"]
+        self.input, self.output, self.cost = training["input_block"], training["output_block"], training["cost"]
         ds = load_data(scenario["data"])
         act = self.net.block(self.input).activation
         self.x_train, self.x_test = scale_inputs(ds.x_train, ds.x_test, act)
         self.y_train, self.y_test, self.n_classes = ds.y_train, ds.y_test, ds.n_classes
-        self.dataset = ds
-        self.layers = layer_order(self.net, self.input, self.output)
-        projections = [(p.name, p.pre, p.post) for p in self.net.projections]
-        self.lrs = resolve_lrs(self.params, projections, t["lr"])
-        self.optimizer = make_optimizer(t["optimizer"], self.params, self.lrs, momentum=t["momentum"],
-                                        beta1=t["adam_beta1"], beta2=t["adam_beta2"], eps=t["adam_eps"])
+        self.layers = self.net.chain(self.input, self.output)
+        self.optimizer = optimizer_for(training, self.net, self.params)
         self.seed = int(scenario.seeds["training"])
-        options = rule_options(t, self.seed)
+        options = rule_options(training, self.seed)
         self.estimator = get_estimator(self.rule, **options)
         self._get_estimator = get_estimator
-        r = t["relax"]
-        self._relax_config = RelaxConfig
-        self.relax_kw = dict(scheduler=r["scheduler"], dt=r["dt"], integrator=r["integrator"],
-                             free_duration=r["free_duration"], nudged_duration=r["nudged_duration"],
-                             tol=r["tol"] or None, residuals=False)  # no phase residual unless tol
+        self.relax_cfg = relax_config(training["relax"], residuals=False)  # no phase residual unless tol
         self.free_blocks = [b for b in self.net.block_names() if b != self.input]
         self.persistent = ({b: np.zeros((len(self.x_train), self.net.block(b).size)) for b in self.free_blocks}
-                           if t["persistent_states"] else None)
+                           if training["persistent_states"] else None)
         self._compiled: dict[int, object] = {}
-        self.history: list[dict] = []
         self.epoch = 0
         from .train_traces import TrainTracer
         self.tracer = TrainTracer(self)  # phase traces and weight statistics (traces.npz)
@@ -166,7 +113,7 @@ class Trainer:
         return compiled_for(self._compiled, self.net, self.params, n_particles, self.dtype)
 
     def relax(self, seed: int):
-        return self._relax_config(**self.relax_kw, seed=int(seed))
+        return replace(self.relax_cfg, seed=int(seed))
 
     def order(self, epoch: int) -> np.ndarray:
         """The training examples' order in ``epoch`` (1-based), from (seed, epoch) alone."""
@@ -191,7 +138,7 @@ class Trainer:
     # -- one epoch ----------------------------------------------------------------------------
     def train_epoch(self, epoch: int, bar: Progress | None = None) -> dict:
         order = self.order(epoch)
-        bs = self.t["batch_size"]
+        bs = self.training["batch_size"]
         losses, correct, n_seen = [], 0, 0
         for k, start in enumerate(range(0, len(order), bs)):
             idx = order[start:start + bs]
@@ -217,15 +164,12 @@ class Trainer:
             from ..learning.reference import feedforward_forward
             return feedforward_forward(self.net, self.params, x, self.layers)[self.output]
         outs = []
-        r = self.t["relax"]
+        readout = replace(self.relax_cfg, tol=None)  # the test readout relaxes the whole free_duration
         for start in range(0, len(x), EVAL_CHUNK):
             xb = x[start:start + EVAL_CHUNK]
-            sim = acquire_simulator(self.compiled(len(xb)), r["scheduler"], r["dt"], r["integrator"],
-                                    np.random.SeedSequence([self.seed, 0]))
-            sim.clamp(self.input, xb)
-            sim.relax(r["free_duration"], residual=False)
-            outs.append(sim.state(self.output).real.copy())
-            release_simulator(sim)
+            states, _ = free_equilibrium(self.compiled(len(xb)), {self.input: xb}, readout, [self.output],
+                                         seed=np.random.SeedSequence([self.seed, 0]))
+            outs.append(states[self.output].real)
         return np.concatenate(outs)
 
     def evaluate(self, x, y) -> EvalResult:
@@ -236,62 +180,39 @@ class Trainer:
     def grad_cosine(self) -> float:
         """Cosine between the rule's gradient and the exact one (``bp``) on the first batch."""
         from ..learning.gradients import cosine
-        idx = np.arange(min(self.t["batch_size"], len(self.x_train)))
+        idx = np.arange(min(self.training["batch_size"], len(self.x_train)))
         seed = self.batch_seed(0, 0)
         g_rule, _ = self.estimator.gradient(self.problem(idx, seed, estimator_init=False))
         if self.rule == "bp":
             return 1.0
         g_bp, _ = self._get_estimator("bp").gradient(self.problem(idx, seed, estimator_init=False))
-        return float(cosine(_real(g_rule), _real(g_bp)))
+        return float(cosine(g_rule.real(), g_bp.real()))
 
-    # -- checkpoints --------------------------------------------------------------------------
-    def checkpoint_arrays(self) -> dict:
-        out = {}
-        for kind, name, arr in self.params.items():
-            out[f"{ {'weights': 'weights', 'biases': 'bias', 'memories': 'memory'}[kind]}/{name}"] = arr
+    # -- the state a checkpoint holds (the loop writes it in the layout of checkpoint.py) ---------
+    def arrays(self) -> dict:
+        """Parameters, optimiser state, persistent states (``persistent/<block>``), what the tracer
+        recorded (``trace/…``) and the epoch reached."""
+        out = params_arrays(self.params)
         out.update(self.optimizer.state_dict())
         out["epoch"] = np.array(self.epoch, dtype=np.int64)
-        out["fingerprint"] = np.array(fingerprint(self.scenario))
-        for col in HISTORY_COLUMNS:
-            out[f"history/{col}"] = np.array([np.nan if row.get(col) is None else row[col]
-                                              for row in self.history], dtype=float)
-        if self.persistent is not None:
-            for b, s in self.persistent.items():
-                out[f"persistent/{b}"] = s
-        rng = _estimator_rng(self.estimator)
-        if rng is not None:
-            out["estimator_rng"] = np.array(json.dumps(rng.bit_generator.state))
+        out.update(with_prefix("persistent/", self.persistent or {}))
         out.update(self.tracer.checkpoint_arrays())
         return out
 
-    def restore(self, path: Path) -> None:
-        arrays = resume_arrays(self.scenario, path)
-        if "fingerprint" not in arrays:
-            raise missing_key(path, "fingerprint")
-        try:
-            self._restore(arrays)
-        except KeyError as err:
-            raise missing_key(path, err.args[0]) from None
+    def meta(self) -> dict:
+        rng = _estimator_rng(self.estimator)
+        return {"epoch": self.epoch, "estimator_rng": None if rng is None else rng_state(rng)}
 
-    def _restore(self, arrays: dict) -> None:
-        prefix = {"weights": "weights", "biases": "bias", "memories": "memory"}
-        for kind, name, arr in self.params.items():
-            arr[...] = arrays[f"{prefix[kind]}/{name}"]
+    def restore(self, arrays: dict, meta: dict, path) -> None:
+        read_params_into(arrays, self.params, path)
         self.optimizer.load_state_dict({k: v for k, v in arrays.items() if k.startswith("optim/")})
-        self.epoch = int(arrays["epoch"])
-        n = len(arrays["history/epoch"])
-        self.history = []
-        for i in range(n):
-            row = {}
-            for col in HISTORY_COLUMNS:
-                v = float(arrays[f"history/{col}"][i])
-                row[col] = None if np.isnan(v) else (int(v) if col == "epoch" else v)
-            self.history.append(row)
+        self.epoch = int(meta["epoch"])
         if self.persistent is not None:
-            for b in self.persistent:
-                self.persistent[b][...] = arrays[f"persistent/{b}"]
-        if "estimator_rng" in arrays and _estimator_rng(self.estimator) is not None:
-            _estimator_rng(self.estimator).bit_generator.state = json.loads(str(arrays["estimator_rng"]))
+            for b, s in under("persistent/", arrays).items():
+                self.persistent[b][...] = s
+        rng = _estimator_rng(self.estimator)
+        if rng is not None and meta["estimator_rng"] is not None:
+            set_rng_state(rng, meta["estimator_rng"])
         self.tracer.load(arrays, self)
 
 
@@ -304,15 +225,9 @@ def _estimator_rng(estimator) -> np.random.Generator | None:
     return None
 
 
-def _real(g: Params) -> Params:
-    return Params({k: np.asarray(v).real for k, v in g.weights.items()},
-                  {k: np.asarray(v).real for k, v in g.biases.items()},
-                  {k: np.asarray(v).real for k, v in g.memories.items()})
-
-
 def history_columns(trainer) -> list[str]:
     cols = list(HISTORY_COLUMNS)
-    if not trainer.t["grad_cosine"]:
+    if not trainer.training["grad_cosine"]:
         cols.remove("grad_cosine_to_bp")
     return cols
 
@@ -347,46 +262,75 @@ def check_finite(trainer, epoch: int, loss: float) -> None:
                                  "lower training.lr or the nudge strength beta")
 
 
+class TrainJob(Job):
+    """A training run for :func:`~.loop.run_loop`: step i trains epoch i + 1; row 0 is the
+    untrained network."""
+
+    kind = "train"
+    may_change = ("training.epochs",)  # a resumed run may train longer
+
+    def __init__(self, trainer: Trainer, path: Path):
+        self.tr, self.path = trainer, path
+        self.columns = history_columns(trainer)
+        self.arrays, self.meta = trainer.arrays, trainer.meta
+        self._train: dict = {}
+
+    def restore(self, arrays: dict, meta: dict) -> None:
+        self.tr.restore(arrays, meta, self.path)
+
+    def _scores(self, epoch: int) -> dict:
+        """The test accuracy (and the gradient cosine) after ``epoch``; the tracer's weight row."""
+        tr = self.tr
+        row = {"epoch": epoch, "test_accuracy": tr.evaluate(tr.x_test, tr.y_test).accuracy}
+        if tr.training["grad_cosine"]:
+            row["grad_cosine_to_bp"] = tr.grad_cosine()
+        tr.epoch = epoch
+        tr.tracer.epoch_end(tr, epoch)
+        return row
+
+    def initial(self) -> dict:
+        """Row 0: the free-phase loss and accuracy on the first (at most EVAL_CHUNK) training examples."""
+        tr = self.tr
+        n0 = min(len(tr.x_train), EVAL_CHUNK)
+        ev0 = tr.evaluate(tr.x_train[:n0], tr.y_train[:n0])
+        return {"train_loss": ev0.loss, "train_accuracy": ev0.accuracy, **self._scores(0)}
+
+    def step(self, i: int) -> float:
+        epoch = i + 1
+        self._train = self.tr.train_epoch(epoch, self.bar)
+        check_finite(self.tr, epoch, self._train["train_loss"])
+        return self._train["train_loss"]
+
+    def record(self, done: int) -> dict:
+        return {"train_accuracy": self._train["train_accuracy"], **self._scores(done)}
+
+    def note(self, row: dict, loss_name: str = "loss") -> str:
+        return f"acc {100 * row['test_accuracy']:.1f}%"
+
+    def final(self, history: list[dict]) -> dict:
+        metrics = summarize(history, self.tr.rule)
+        metrics["n_train"], metrics["n_test"] = len(self.tr.x_train), len(self.tr.x_test)
+        return metrics
+
+
+def check_resume(scenario, run_dir, resume: bool) -> None:
+    """``--resume`` may continue ``run_dir/checkpoint.npz``: readable, a train run's, the same
+    scenario but for ``training.epochs``, which may not be below the epochs the checkpoint holds
+    (the run would train nothing and report the checkpoint's epoch as its end)."""
+    found = read_resume(scenario, run_dir, TrainJob.kind, TrainJob.may_change) if resume else None
+    if found is not None:
+        done, wanted = int(found[1]["done"]), scenario["training"]["epochs"]
+        if done > wanted:
+            ckpt = Path(run_dir) / "checkpoint.npz"
+            raise ScenarioError(scenario.path, "training.epochs",
+                                f"expected at least {done} to resume {ckpt} (it holds epoch {done}), "
+                                f"got {wanted}; raise it, or run without --resume")
+
+
 def run_train(scenario, progress: bool, run_dir: Path, resume: bool):
     """The ``train`` runner: returns (metrics, traces, extra) for :func:`run_scenario`."""
     trainer = Trainer(scenario)
-    ckpt = Path(run_dir) / "checkpoint.npz"
-    if resume and ckpt.exists():
-        trainer.restore(ckpt)
-        if progress:
-            print(f"resuming {scenario['name']} after epoch {trainer.epoch}", file=sys.stderr)
-    elif resume and progress:
-        print(f"no checkpoint in {run_dir}; starting from epoch 0", file=sys.stderr)
-    epochs = scenario["training"]["epochs"]
-    cols = history_columns(trainer)
-
-    def record(epoch: int, train: dict, seconds: float):
-        ev = trainer.evaluate(trainer.x_test, trainer.y_test)
-        row = {"epoch": epoch, **train, "test_accuracy": ev.accuracy, "seconds": seconds}
-        if trainer.t["grad_cosine"]:
-            row["grad_cosine_to_bp"] = trainer.grad_cosine()
-        trainer.history.append(row)
-        trainer.epoch = epoch
-        trainer.tracer.epoch_end(trainer, epoch)
-        # checkpoint first: history.csv never lists an epoch the checkpoint (--resume) does not hold
-        write_npz(ckpt, trainer.checkpoint_arrays())
-        write_csv(Path(run_dir) / "history.csv", trainer.history, cols)
-        return row
-
-    if trainer.epoch == 0 and not trainer.history:
-        n0 = min(len(trainer.x_train), EVAL_CHUNK)
-        ev0 = trainer.evaluate(trainer.x_train[:n0], trainer.y_train[:n0])
-        record(0, {"train_loss": ev0.loss, "train_accuracy": ev0.accuracy}, 0.0)
-    bar = Progress(epochs, label=f"{scenario['name']} [{trainer.rule}, seed {scenario['seed']}]", enabled=progress,
-                   unit="epoch")
-    for epoch in range(trainer.epoch + 1, epochs + 1):
-        start = time.perf_counter()
-        train = trainer.train_epoch(epoch, bar)
-        check_finite(trainer, epoch, train["train_loss"])
-        seconds = time.perf_counter() - start
-        row = record(epoch, train, seconds)
-        bar.update(epoch, f"acc {100 * row['test_accuracy']:.1f}%")
-    bar.close()
-    metrics = summarize(trainer.history, trainer.rule)
-    metrics["n_train"], metrics["n_test"] = len(trainer.x_train), len(trainer.x_test)
-    return metrics, trainer.tracer.traces(trainer.net.block_names()), {"trainer": trainer}
+    job = TrainJob(trainer, Path(run_dir) / "checkpoint.npz")
+    result = run_loop(job, scenario, run_dir, resume, scenario["training"]["epochs"], 1, progress,
+                      label=f"{scenario['name']} [{trainer.rule}, seed {scenario['seed']}]", unit="epoch")
+    return result.metrics, trainer.tracer.traces(trainer.net.block_names()), {"trainer": trainer}

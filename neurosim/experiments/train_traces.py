@@ -83,11 +83,11 @@ class TrainTracer:
     """Records the phase traces of the chosen batches and the per-epoch weight statistics."""
 
     def __init__(self, trainer):
-        t = trainer.t
-        self.n_batches = int(t["trace_batches"])
-        self.epochs = traced_epochs(t["trace_epochs"], int(t["epochs"])) if self.n_batches else set()
+        training = trainer.training
+        self.n_batches = int(training["trace_batches"])
+        self.epochs = traced_epochs(training["trace_epochs"], int(training["epochs"])) if self.n_batches else set()
         self.phases = trace_phases(trainer.estimator)
-        r = t["relax"]
+        r = training["relax"]
         self.relax = r
         self.events_on = r["scheduler"] in ASYNC_SCHEDULERS
         self.free_iv, self.free_n = _interval(r["free_duration"], r["dt"])
