@@ -1,4 +1,4 @@
-"""The plastic loops: the ``poisson`` event loop and the tick loop of ``kernels.py`` with the
+"""The plastic loops: the ``poisson`` event loop and the tick loop of ``loops.py`` with the
 synapses learning at the blocks' own updates (``plastic_rule.py``) and a task timeline the kernel
 plays itself, so a run goes from one evaluation to the next without returning to Python.
 
@@ -24,15 +24,16 @@ import numpy as np
 from numba import njit
 
 from ..model.activations import drho_given_rho
-from .kernels import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _acc_matmul,
-                      _heap_sift_down, _record_probe, apply_step, block_matrix, compute_drive,
-                      lam_at, refresh_rho, row_logsumexp, step_size)
+from .drive import _acc_matmul, block_matrix, compute_drive, lam_at, refresh_rho, row_logsumexp
+from .heap import _heap_sift_down
+from .loops import DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe
+from .update import apply_step, step_size
 from .plastic_rule import flush, touch
 
 
 @njit(cache=True)
 def _input(topo, b, r, w, bias, hb, scratch):
-    """h_b = b_b + Σ ρ(x_a) W_ab + Σ ρ(x_c) W_bcᵀ (P, n): the part of ``kernels.compute_drive``
+    """h_b = b_b + Σ ρ(x_a) W_ab + Σ ρ(x_c) W_bcᵀ (P, n): the part of ``drive.compute_drive``
     that only the neighbours set — constant over the sub-steps of one update, computed once."""
     P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
     adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
@@ -182,7 +183,7 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                        max_step, t_end, heap_t, heap_seq, heap_id, seq, last, rate, draws, draw_pos,
                        probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
                        ev_time, ev_block, n_ev):
-    """``kernels.run_events`` with plasticity and the timeline (the neighbours' input of an update
+    """``loops.run_events`` with plasticity and the timeline (the neighbours' input of an update
     computed once for all its sub-steps, the neighbours being frozen during them): before the event at t_next, the
     switches due by then (probes due before a switch see the state before it); at the event, a
     free block's fading neighbours are re-clamped to g(t_next)·data, its synapses integrated to
@@ -253,7 +254,7 @@ def run_plastic_ticks(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, fr
                       t0, dt, n_ticks, phase_ptr, phase_blocks, perms,
                       probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
                       ev_time, ev_block, n_ev):
-    """``kernels.run_ticks`` with plasticity and the timeline: at the start t of a tick, the
+    """``loops.run_ticks`` with plasticity and the timeline: at the start t of a tick, the
     switches due by t and the fades' re-clamps; every block that updates has its synapses
     integrated to t + dt (when its new state appears) first. Same returns as run_ticks."""
     P = topo[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from . import loops
 from .plastic_loop import run_plastic_events, run_plastic_ticks
 from .scheduler import PoissonScheduler
 
@@ -66,13 +66,13 @@ def _events(sim, pl, tl, t_end):
             *sim.events.kernel_args())
         sim.probes.advance(n_probe, None)
         sim.events.advance(n_ev)
-        if status == kernels.OK:
+        if status == loops.OK:
             sim.t = t_end
             return
-        if status == kernels.NEED_CLOCK_DRAWS:
+        if status == loops.NEED_CLOCK_DRAWS:
             s.draws[b] = s.rngs[b].exponential(size=s.draws.shape[1])
             s.draw_pos[b] = 0
-        elif status == kernels.DIVERGED:
+        elif status == loops.DIVERGED:
             sim.t = t
             sim.diverged(b)
 

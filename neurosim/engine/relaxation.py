@@ -10,7 +10,7 @@ Python loop would, so the states, times and stopping tick are those of that loop
 Residual: max over free units of |Π(x + g) − x| with g = −∂F/∂x (the continuous modes; the real
 part is projected for complex states), or max |ρ(h) − x| for the discrete iteration.
 
-numba's on-disk cache keys a function on its own file only: after changing :mod:`.kernels` or
+numba's on-disk cache keys a function on its own file only: after changing :mod:`.drive`, :mod:`.update` or
 :mod:`.vexp`, delete ``__pycache__/relaxation.*.nb[ci]`` (or touch this file), or the cached
 kernels here keep the old code they inlined.
 """
@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import DIVERGED, OK, block_matrix, drive_into, static_drive, update_block
+from .drive import drive_into, static_drive
+from .loops import DIVERGED, OK
+from .update import update_block
 
 
 @njit(cache=True)

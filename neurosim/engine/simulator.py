@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..build import COSTS, Compiled
-from . import kernels, relaxation
+from . import free_energy, relaxation
+from .drive import drive_into, lam_at, refresh_rho
+from .loops import DIVERGED
 from .probes import EventRecorder, ProbeRecorder, ProbeSpec
 from .scheduler import make_scheduler
 from .threads import configure_blas_threads
@@ -21,7 +23,7 @@ class Simulator:
 
     Time t is simulated time in units of τ. ``run(duration)`` advances the network; clamps and
     nudges set between runs take effect from the current t. ``integrator = "discrete"`` runs the
-    iteration x_b ← ρ(h_b) of the public EP code instead of the flow (see :mod:`.kernels`):
+    iteration x_b ← ρ(h_b) of the public EP code instead of the flow (see :mod:`.drive`):
     couplings then read the states themselves, and ``drive()`` returns the step ρ(h) − x.
     ``reset(seed)`` returns a simulator to its just-built state, so a training loop can keep one
     per network instead of building one per batch.
@@ -41,7 +43,7 @@ class Simulator:
         self.r = np.empty_like(self.x)
         self.g = np.zeros_like(self.x)
         self.target = np.zeros_like(self.x)
-        self.base = np.zeros_like(self.x)  # bias + clamped neighbours' drive (kernels.static_drive)
+        self.base = np.zeros_like(self.x)  # bias + clamped neighbours' drive (drive.static_drive)
         self.j0 = np.zeros(compiled.n_blocks, dtype=np.int64)
         self.scratch = np.zeros(compiled.n_particles * int(compiled.sizes.max()), dtype=compiled.dtype)
         self.free = np.ones(compiled.n_blocks, dtype=np.bool_)
@@ -110,14 +112,14 @@ class Simulator:
             self.r[...] = self.x
             return
         for b in range(self.c.n_blocks):
-            kernels.refresh_rho(self.topo, b, self.x, self.r)
+            refresh_rho(self.topo, b, self.x, self.r)
 
     def _refresh_block(self, b: int):
         if self.discrete:
             sl = self.c.block_slice(b)
             self.r[sl] = self.x[sl]
         else:
-            kernels.refresh_rho(self.topo, b, self.x, self.r)
+            refresh_rho(self.topo, b, self.x, self.r)
 
     def state(self, block) -> np.ndarray:
         """The (P, n) state view of a block (a view: writing it needs :meth:`refresh`)."""
@@ -176,7 +178,7 @@ class Simulator:
 
     def lam(self, block, t: float | None = None):
         """λ_b(t) as the kernels see it."""
-        return kernels.lam_at(self.nudge_args, self._id(block), self.t if t is None else t)
+        return lam_at(self.nudge_args, self._id(block), self.t if t is None else t)
 
     # -- running ------------------------------------------------------------------------------
     def run(self, duration: float):
@@ -202,8 +204,8 @@ class Simulator:
             raise ValueError("energy probes need a continuous integrator (exp or euler); the "
                              "discrete iteration's Hopfield energy is not implemented")
         out = np.zeros(self.c.n_particles, dtype=self.c.dtype)
-        kernels.energy(self.topo, self.nudge_args, self.t, self.x, self.r, self.c.w, self.c.bias,
-                       self.target, out)
+        free_energy.energy(self.topo, self.nudge_args, self.t, self.x, self.r, self.c.w,
+                           self.c.bias, self.target, out)
         return out
 
     def drive(self) -> np.ndarray:
@@ -212,9 +214,9 @@ class Simulator:
         self.g[:] = 0
         for b in range(self.c.n_blocks):
             if self.free[b]:
-                kernels.drive_into(self.topo, self.nudge_args, b, self.t, self.x, self.r, self.g,
-                                   self.c.w, self.c.bias, self.target, self.scratch, self.x,
-                                   self.c.adj_ptr[b], False, self.discrete)
+                drive_into(self.topo, self.nudge_args, b, self.t, self.x, self.r, self.g,
+                           self.c.w, self.c.bias, self.target, self.scratch, self.x,
+                           self.c.adj_ptr[b], False, self.discrete)
                 if self.discrete:
                     sl = self.c.block_slice(b)
                     self.g[sl] -= self.x[sl]
@@ -290,7 +292,7 @@ class Simulator:
         self.events.total += updates
         sch.ticks_done += ticks
         self.t = float(t)
-        if status == kernels.DIVERGED:
+        if status == DIVERGED:
             self.diverged(bad)
         return float(res) if res >= 0 else None
 

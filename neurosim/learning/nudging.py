@@ -27,7 +27,7 @@ phase's ρ buffer and forms the whole contrast with one call of
 :func:`~neurosim.learning.products.contrast_products`.
 
 With ``integrator = "discrete"`` (the public EP code's x ← ρ(h) iteration, see
-:mod:`neurosim.engine.kernels`) the couplings and the products read the states themselves:
+:mod:`neurosim.engine.drive`) the couplings and the products read the states themselves:
 ∂E/∂W_ab = −x_aᵀ x_b / P, ∂E/∂b_b = −Σ_p x_b,p / P.
 """
 from __future__ import annotations
