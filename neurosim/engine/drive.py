@@ -17,9 +17,11 @@ The argument tuples keep the signatures short:
 
 * ``topo`` = (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
   adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post)
-* ``nudge`` = (cost, lam_kind, lam_amp, lam_omega, lam_phase, lam_t_on, lam_t_off, iunit) per block;
-  λ_b(t) = amp (kind 0, constant), amp·cos(ωt + φ) (kind 1), amp·e^{i(ωt + φ)} (kind 2, complex
-  states), each gated to t_on ≤ t < t_off.
+* ``nudge`` = (cost, lam_kind, lam_amp, lam_omega, lam_phase, lam_t_on, lam_t_off, iunit) per block,
+  then ``lam_scale`` (P,): particle p feels s_p·λ_b(t), with λ_b(t) = amp (kind 0, constant),
+  amp·cos(ωt + φ) (kind 1), amp·e^{i(ωt + φ)} (kind 2, complex states), each gated to
+  t_on ≤ t < t_off. s = 1 everywhere is the plain nudge; particle groups with their own s_p relax
+  several nudged phases in one call (e.g. +β and −β, :mod:`.groups`).
 
 numba's on-disk cache keys a function on its own file only: after changing this file or
 :mod:`.vexp`, delete the ``__pycache__/*.nb[ci]`` files of the engine (the other kernel modules
@@ -44,8 +46,8 @@ def block_matrix(buf, P, offsets, b):
 
 @njit(cache=True)
 def lam_at(nudge, b, t):
-    """λ_b(t) of the nudge on block b (zero outside [t_on, t_off))."""
-    cost, kind, amp, omega, phase, t_on, t_off, iunit = nudge
+    """λ_b(t) of the nudge on block b (zero outside [t_on, t_off)), before the particle scale."""
+    cost, kind, amp, omega, phase, t_on, t_off, iunit = nudge[:8]
     if cost[b] == 0 or t < t_on[b] or t >= t_off[b]:
         return amp[b] * 0.0
     if kind[b] == 0:
@@ -168,16 +170,19 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
     cost = nudge[0][b]
     if cost != 0:
         lam = lam_at(nudge, b, t)
+        scale = nudge[8]
         tb = block_matrix(target, P, offsets, b)
         if cost == 1:
             for p in range(P):
+                lp = lam * scale[p]
                 for i in range(n):
-                    gb[p, i] -= lam * (xb[p, i] - tb[p, i])
+                    gb[p, i] -= lp * (xb[p, i] - tb[p, i])
         else:
             for p in range(P):
+                lp = lam * scale[p]
                 lse = row_logsumexp(xb[p])
                 for i in range(n):
-                    gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
+                    gb[p, i] -= lp * (np.exp(xb[p, i] - lse) - tb[p, i])
     if discrete:
         flat = g[P * off:P * (off + n)]
         rho_block(a, flat, flat)

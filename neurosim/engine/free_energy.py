@@ -2,8 +2,8 @@
 
     E(x) = Σ_b [ ½‖x_b‖² − b_b·ρ(x_b) − (1/β_b) log Σ_m exp(β_b x_b·K_b,m) ] − Σ_(a→b) ρ(x_a) W_ab ρ(x_b)
 
-C_b is ½‖x_b − y_b‖² (mse) or −y_bᵀ log softmax(x_b) (ce); the argument tuples are those of
-:mod:`.drive`.
+C_b is ½‖x_b − y_b‖² (mse) or −y_bᵀ log softmax(x_b) (ce), and particle p feels s_p·λ_b(t) (the
+``lam_scale`` of the nudge tuple); the argument tuples are those of :mod:`.drive`.
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def energy(topo, nudge, t, x, r, w, bias, target, out):
                     lse = row_logsumexp(xb[p])
                     for i in range(n):
                         c -= tb[p, i] * (xb[p, i] - lse)
-                out[p] += lam * c
+                out[p] += lam * nudge[8][p] * c
     for k in range(proj_pre.shape[0]):
         a, b = proj_pre[k], proj_post[k]
         ra = block_matrix(r, P, offsets, a)

@@ -76,11 +76,11 @@ def _finish(topo, nudge, b, t, x, r, g, w, target, hb):
         for p in range(P):
             if cost == 1:
                 for i in range(n):
-                    gb[p, i] -= lam * (xb[p, i] - tb[p, i])
+                    gb[p, i] -= lam * nudge[8][p] * (xb[p, i] - tb[p, i])
             else:
                 lse = row_logsumexp(xb[p])
                 for i in range(n):
-                    gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
+                    gb[p, i] -= lam * nudge[8][p] * (np.exp(xb[p, i] - lse) - tb[p, i])
 
 
 @njit(cache=True)

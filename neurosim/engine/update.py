@@ -20,8 +20,14 @@ from .vexp import rho_block
 def apply_discrete(topo, b, x, r, g):
     """x_b ← g_b (the discrete iteration's next state) and r_b ← x_b; False if non-finite."""
     P, offsets = topo[0], topo[2]
+    return discrete_rows(x, r, g, P * offsets[b], P * offsets[b + 1])
+
+
+@njit(cache=True)
+def discrete_rows(x, r, g, i0, i1):
+    """:func:`apply_discrete` on the flat range [i0, i1) of the buffers (whole particle rows)."""
     finite = True
-    for i in range(P * offsets[b], P * offsets[b + 1]):
+    for i in range(i0, i1):
         v = g[i]
         if not np.isfinite(v):
             finite = False
@@ -33,20 +39,35 @@ def apply_discrete(topo, b, x, r, g):
 @njit(cache=True, inline="always")
 def update_block(topo, b, gamma, discrete, x, r, g):
     """One block update from the drive in g_b: the discrete replacement or the projected step."""
+    P, offsets = topo[0], topo[2]
+    return update_rows(topo, b, gamma, discrete, x, r, g, P * offsets[b], P * offsets[b + 1])
+
+
+@njit(cache=True, inline="always")
+def update_rows(topo, b, gamma, discrete, x, r, g, i0, i1):
+    """:func:`update_block` on the rows of block b that lie in the flat range [i0, i1) (a particle
+    group, :mod:`.groups`; the other particles keep their state)."""
     if discrete:
-        return apply_discrete(topo, b, x, r, g)
-    return apply_step(topo, b, gamma, x, r, g)
+        return discrete_rows(x, r, g, i0, i1)
+    return step_rows(topo, b, gamma, x, r, g, i0, i1)
 
 
 @njit(cache=True)
 def apply_step(topo, b, gamma, x, r, g):
     """x_b ← Π_b(x_b + γ g_b), refresh ρ(x_b); returns False if the block went non-finite."""
-    P, offsets, act, lo, hi = topo[0], topo[2], topo[3], topo[4], topo[5]
+    P, offsets = topo[0], topo[2]
+    return step_rows(topo, b, gamma, x, r, g, P * offsets[b], P * offsets[b + 1])
+
+
+@njit(cache=True)
+def step_rows(topo, b, gamma, x, r, g, i0, i1):
+    """:func:`apply_step` on the flat range [i0, i1) of block b's rows."""
+    act, lo, hi = topo[3], topo[4], topo[5]
     a = act[b]
     l, h = lo[b], hi[b]
     bounded = l > -np.inf or h < np.inf
     finite = True
-    for i in range(P * offsets[b], P * offsets[b + 1]):
+    for i in range(i0, i1):
         v = x[i] + gamma * g[i]
         if bounded:
             re = v.real
@@ -57,8 +78,7 @@ def apply_step(topo, b, gamma, x, r, g):
         if not np.isfinite(v):
             finite = False
         x[i] = v
-    sl = slice(P * offsets[b], P * offsets[b + 1])
-    rho_block(a, x[sl], r[sl])
+    rho_block(a, x[i0:i1], r[i0:i1])
     return finite
 
 
