@@ -156,36 +156,50 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
         for p in range(P):
             for i in range(n):
                 gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * gb[p, i] - xb[p, i]
-    m = mem_n[b]
+    add_memory(topo, b, w, xb, gb)
+    add_nudge(topo, nudge, b, t, xb, gb, target)
+    if discrete:
+        flat = g[P * off:P * (off + n)]
+        rho_block(a, flat, flat)
+
+
+@njit(cache=True, inline="always")
+def add_memory(topo, b, w, xb, gb):
+    """gb += K_b softmax(β_b K_bᵀ x_b) per particle (nothing when block b has no memories)."""
+    n, m = topo[1][b], topo[8][b]
     if m > 0:
-        kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
-        beta = mem_beta[b]
+        off = topo[9][b]
+        kmat = w[off:off + n * m].reshape((n, m))
         z = np.dot(xb, kmat)
-        z *= beta  # in place: z keeps the state dtype (float32 stays float32)
-        for p in range(P):
+        z *= topo[10][b]  # in place: z keeps the state dtype (float32 stays float32)
+        for p in range(xb.shape[0]):
             lse = row_logsumexp(z[p])
             for q in range(m):
                 z[p, q] = np.exp(z[p, q] - lse)
         gb += np.dot(z, kmat.T)
+
+
+@njit(cache=True, inline="always")
+def add_nudge(topo, nudge, b, t, xb, gb, target):
+    """gb −= s_p λ_b(t) ∂C_b/∂x_b per particle p: x_b − y_b (mse) or softmax(x_b) − y_b (ce)."""
     cost = nudge[0][b]
-    if cost != 0:
-        lam = lam_at(nudge, b, t)
-        scale = nudge[8]
-        tb = block_matrix(target, P, offsets, b)
-        if cost == 1:
-            for p in range(P):
-                lp = lam * scale[p]
-                for i in range(n):
-                    gb[p, i] -= lp * (xb[p, i] - tb[p, i])
-        else:
-            for p in range(P):
-                lp = lam * scale[p]
-                lse = row_logsumexp(xb[p])
-                for i in range(n):
-                    gb[p, i] -= lp * (np.exp(xb[p, i] - lse) - tb[p, i])
-    if discrete:
-        flat = g[P * off:P * (off + n)]
-        rho_block(a, flat, flat)
+    if cost == 0:
+        return
+    P, n = topo[0], topo[1][b]
+    lam = lam_at(nudge, b, t)
+    scale = nudge[8]
+    tb = block_matrix(target, P, topo[2], b)
+    if cost == 1:
+        for p in range(P):
+            lp = lam * scale[p]
+            for i in range(n):
+                gb[p, i] -= lp * (xb[p, i] - tb[p, i])
+    else:
+        for p in range(P):
+            lp = lam * scale[p]
+            lse = row_logsumexp(xb[p])
+            for i in range(n):
+                gb[p, i] -= lp * (np.exp(xb[p, i] - lse) - tb[p, i])
 
 
 @njit(cache=True)

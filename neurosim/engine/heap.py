@@ -33,3 +33,15 @@ def heapify(ht, hs, hid):
     size = ht.shape[0]
     for i in range(size // 2 - 1, -1, -1):
         _heap_sift_down(ht, hs, hid, size, i)
+
+
+@njit(cache=True, inline="always")
+def reschedule(ht, hs, hid, b, t, draws, draw_pos, rate, seq):
+    """The top entry (block b, just updated at t) moves to b's next update time,
+    t + (its next pre-drawn unit exponential) / r_b, with sequence number ``seq``; returns the
+    next sequence number. Both event loops (plain and plastic) advance their clocks with this."""
+    ht[0] = t + draws[b, draw_pos[b]] / rate[b]
+    draw_pos[b] += 1
+    hs[0] = seq
+    _heap_sift_down(ht, hs, hid, ht.shape[0], 0)
+    return seq + 1

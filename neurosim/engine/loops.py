@@ -12,7 +12,7 @@ from numba import njit
 
 from .drive import drive_into, static_drive
 from .free_energy import energy
-from .heap import _heap_sift_down
+from .heap import reschedule
 from .update import step_size, update_block
 
 OK, DIVERGED, NEED_CLOCK_DRAWS, EVENTS_FULL = 0, 1, 2, 3
@@ -29,6 +29,31 @@ def _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state,
         energy(topo, nudge, t, x, r, w, bias, target, ebuf)
         for p in range(ebuf.shape[0]):
             probe_energy[s, p] = ebuf[p]
+
+
+@njit(cache=True, inline="always")
+def phase_span(use_perm, ph, phase_ptr):
+    """[lo, hi) of phase ph's entries: the scheduler's phases, or one block per phase when a
+    tick has its own random order (``perms``)."""
+    if use_perm:
+        return ph, ph + 1
+    return phase_ptr[ph], phase_ptr[ph + 1]
+
+
+@njit(cache=True, inline="always")
+def phase_block(use_perm, perms, tick, q, phase_blocks):
+    """The block of entry q in this tick's order."""
+    return perms[tick, q] if use_perm else phase_blocks[q]
+
+
+@njit(cache=True, inline="always")
+def log_event(ev_time, ev_block, n_ev, t, b):
+    """Append the update (t, b) to the event buffer if it has room; returns the new count."""
+    if n_ev < ev_time.shape[0]:
+        ev_time[n_ev] = t
+        ev_block[n_ev] = b
+        n_ev += 1
+    return n_ev
 
 
 @njit(cache=True)
@@ -62,24 +87,18 @@ def run_ticks(topo, nudge, x, r, g, w, bias, target, scratch, free, gamma, discr
             probe_next = probe_base + (n_probe - k0) * probe_dt
         n_phases = nb if use_perm else phase_ptr.shape[0] - 1
         for ph in range(n_phases):
-            if use_perm:
-                lo_i, hi_i = ph, ph + 1
-            else:
-                lo_i, hi_i = phase_ptr[ph], phase_ptr[ph + 1]
+            lo_i, hi_i = phase_span(use_perm, ph, phase_ptr)
             for q in range(lo_i, hi_i):
-                b = perms[tick, q] if use_perm else phase_blocks[q]
+                b = phase_block(use_perm, perms, tick, q, phase_blocks)
                 if free[b]:
                     drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0[b],
                                True, discrete)
             for q in range(lo_i, hi_i):
-                b = perms[tick, q] if use_perm else phase_blocks[q]
+                b = phase_block(use_perm, perms, tick, q, phase_blocks)
                 if free[b]:
                     if not update_block(topo, b, gamma[b], discrete, x, r, g):
                         return DIVERGED, tick, n_probe, n_ev, b
-                    if n_ev < ev_time.shape[0]:
-                        ev_time[n_ev] = t + dt
-                        ev_block[n_ev] = b
-                        n_ev += 1
+                    n_ev = log_event(ev_time, ev_block, n_ev, t + dt, b)
         t = t0 + (tick + 1) * dt
     while n_probe < probe_time.shape[0] and probe_next <= t + tol:
         _record_probe(topo, nudge, t, x, r, w, bias, target, probe_idx, probe_state,
@@ -137,12 +156,6 @@ def run_events(topo, nudge, x, r, g, w, bias, target, scratch, base, j0, free, i
                            bias, target, scratch, base, j0[b], True, discrete)
                 if not update_block(topo, b, gamma, discrete, x, r, g):
                     return DIVERGED, t_next, seq, n_probe, n_ev, b
-            ev_time[n_ev] = t_next
-            ev_block[n_ev] = b
-            n_ev += 1
+            n_ev = log_event(ev_time, ev_block, n_ev, t_next, b)
         last[b] = t_next
-        heap_t[0] = t_next + draws[b, draw_pos[b]] / rate[b]
-        draw_pos[b] += 1
-        heap_seq[0] = seq
-        seq += 1
-        _heap_sift_down(heap_t, heap_seq, heap_id, heap_t.shape[0], 0)
+        seq = reschedule(heap_t, heap_seq, heap_id, b, t_next, draws, draw_pos, rate, seq)

@@ -24,9 +24,11 @@ import numpy as np
 from numba import njit
 
 from ..model.activations import drho_given_rho
-from .drive import _acc_matmul, block_matrix, compute_drive, lam_at, refresh_rho, row_logsumexp
-from .heap import _heap_sift_down
-from .loops import DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe
+from .drive import (_acc_matmul, add_memory, add_nudge, block_matrix, compute_drive, lam_at,
+                    refresh_rho)
+from .heap import reschedule
+from .loops import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe, log_event,
+                    phase_block, phase_span)
 from .update import apply_step, step_size
 from .plastic_rule import flush, touch
 
@@ -53,34 +55,15 @@ def _input(topo, b, r, w, bias, hb, scratch):
 @njit(cache=True)
 def _finish(topo, nudge, b, t, x, r, g, w, target, hb):
     """g_b ← ρ'(x_b) ⊙ h_b − x_b + memory term − λ_b(t) ∂C_b/∂x_b (the rest of compute_drive)."""
-    P, sizes, offsets, act, mem_n, mem_off, mem_beta = topo[0], topo[1], topo[2], topo[3], topo[8], topo[9], topo[10]
+    P, sizes, offsets, act = topo[0], topo[1], topo[2], topo[3]
     n = sizes[b]
     xb, gb, rb = block_matrix(x, P, offsets, b), block_matrix(g, P, offsets, b), block_matrix(r, P, offsets, b)
     a = act[b]
     for p in range(P):
         for i in range(n):
             gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * hb[p, i] - xb[p, i]
-    m = mem_n[b]
-    if m > 0:
-        kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
-        z = np.dot(xb, kmat) * mem_beta[b]
-        for p in range(P):
-            lse = row_logsumexp(z[p])
-            for q in range(m):
-                z[p, q] = np.exp(z[p, q] - lse)
-        gb += np.dot(z, kmat.T)
-    cost = nudge[0][b]
-    if cost != 0:
-        lam = lam_at(nudge, b, t)
-        tb = block_matrix(target, P, offsets, b)
-        for p in range(P):
-            if cost == 1:
-                for i in range(n):
-                    gb[p, i] -= lam * nudge[8][p] * (xb[p, i] - tb[p, i])
-            else:
-                lse = row_logsumexp(xb[p])
-                for i in range(n):
-                    gb[p, i] -= lam * nudge[8][p] * (np.exp(xb[p, i] - lse) - tb[p, i])
+    add_memory(topo, b, w, xb, gb)
+    add_nudge(topo, nudge, b, t, xb, gb, target)
 
 
 @njit(cache=True)
@@ -238,15 +221,9 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                 _finish(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w, target, hb)
                 if not apply_step(topo, b, gamma, x, r, g):
                     return DIVERGED, t_next, seq, n_probe, n_ev, b
-            ev_time[n_ev] = t_next
-            ev_block[n_ev] = b
-            n_ev += 1
+            n_ev = log_event(ev_time, ev_block, n_ev, t_next, b)
         last[b] = t_next
-        heap_t[0] = t_next + draws[b, draw_pos[b]] / rate[b]
-        draw_pos[b] += 1
-        heap_seq[0] = seq
-        seq += 1
-        _heap_sift_down(heap_t, heap_seq, heap_id, heap_t.shape[0], 0)
+        seq = reschedule(heap_t, heap_seq, heap_id, b, t_next, draws, draw_pos, rate, seq)
 
 
 @njit(cache=True)
@@ -282,23 +259,17 @@ def run_plastic_ticks(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, fr
                 touch(topo, pl, b, t + dt, r, w, bias)
         n_phases = nb if use_perm else phase_ptr.shape[0] - 1
         for ph in range(n_phases):
-            if use_perm:
-                lo_i, hi_i = ph, ph + 1
-            else:
-                lo_i, hi_i = phase_ptr[ph], phase_ptr[ph + 1]
+            lo_i, hi_i = phase_span(use_perm, ph, phase_ptr)
             for q in range(lo_i, hi_i):
-                b = perms[tick, q] if use_perm else phase_blocks[q]
+                b = phase_block(use_perm, perms, tick, q, phase_blocks)
                 if free[b]:
                     compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch)
             for q in range(lo_i, hi_i):
-                b = perms[tick, q] if use_perm else phase_blocks[q]
+                b = phase_block(use_perm, perms, tick, q, phase_blocks)
                 if free[b]:
                     if not apply_step(topo, b, gamma[b], x, r, g):
                         return DIVERGED, tick, n_probe, n_ev, b
-                    if n_ev < ev_time.shape[0]:
-                        ev_time[n_ev] = t + dt
-                        ev_block[n_ev] = b
-                        n_ev += 1
+                    n_ev = log_event(ev_time, ev_block, n_ev, t + dt, b)
         t = t0 + (tick + 1) * dt
     while n_probe < probe_time.shape[0] and probe_next <= t + tol:
         _probe(topo, nudge, tl, t, x, r, w, bias, target, probe_idx, probe_state,

@@ -117,18 +117,26 @@ class PoissonScheduler:
                 self.heap_t, self.heap_seq,
                 self.heap_id, self.seq, self.last, self.rate, self.draws, self.draw_pos,
                 *sim.probes.kernel_args(), *sim.events.kernel_args())
-            sim.probes.advance(n_probe, None)
-            sim.events.advance(n_ev)
-            if status == loops.OK:
-                sim.t = t_end
+            if self.account(sim, status, t, t_end, n_probe, n_ev, b):
                 return
-            if status == loops.NEED_CLOCK_DRAWS:
-                self.draws[b] = self.rngs[b].exponential(size=CLOCK_DRAWS)
-                self.draw_pos[b] = 0
-            elif status == loops.DIVERGED:
-                sim.t = t
-                sim.diverged(b)
-            # EVENTS_FULL: the event recorder flushed in advance(); go on
+
+    def account(self, sim, status, t, t_end, n_probe, n_ev, b) -> bool:
+        """After an event kernel (plain or plastic) returned: keep its probe samples and events;
+        True when it reached t_end. A block out of pre-drawn intervals gets the next ones from
+        its own stream; a divergence raises (naming block and time); EVENTS_FULL needs nothing
+        (the event recorder flushed in ``advance``): the caller calls the kernel again."""
+        sim.probes.advance(n_probe, None)
+        sim.events.advance(n_ev)
+        if status == loops.OK:
+            sim.t = t_end
+            return True
+        if status == loops.NEED_CLOCK_DRAWS:
+            self.draws[b] = self.rngs[b].exponential(size=CLOCK_DRAWS)
+            self.draw_pos[b] = 0
+        elif status == loops.DIVERGED:
+            sim.t = t
+            sim.diverged(b)
+        return False
 
     #: the clocks: pending update times (a heap), the pre-drawn intervals, each block's last update
     CLOCK_ARRAYS = ("draws", "draw_pos", "heap_t", "heap_seq", "heap_id", "last")
