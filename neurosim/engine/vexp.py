@@ -137,30 +137,22 @@ def _rho_block(act, src, dst):
                 dst[i] = rho_scalar(act, src[i])
         return scalar
 
+    # float32 states: the float32 logistic and scratch; otherwise float64 (module docstring)
+    f32 = src.dtype == types.float32 and dst.dtype == types.float32
+    logistic = logistic_into32 if f32 else logistic_into
+    tmp_dt, k_dt = (np.float32, np.int32) if f32 else (np.float64, np.int64)
+    # σ(4x − 2) for sigmoid4: the same rounding as rho_scalar's −(4x − 2)
+    a4, c4, a1, c1 = (F32(4.0), F32(-2.0), F32(1.0), F32(0.0)) if f32 else (4.0, -2.0, 1.0, 0.0)
+
     def fast(act, src, dst):
         n = src.shape[0]
         if act != SIGMOID4 and act != SIGMOID:
             for i in range(n):
                 dst[i] = rho_scalar(act, src[i])
             return
-        tmp, kb = np.empty(n), np.empty(n, dtype=np.int64)
-        if act == SIGMOID4:  # σ(4x − 2): the same rounding as rho_scalar's −(4x − 2)
-            logistic_into(src, dst, 4.0, -2.0, tmp, kb)
-        else:
-            logistic_into(src, dst, 1.0, 0.0, tmp, kb)
-
-    def fast32(act, src, dst):
-        n = src.shape[0]
-        if act != SIGMOID4 and act != SIGMOID:
-            for i in range(n):
-                dst[i] = rho_scalar(act, src[i])
-            return
-        tmp, kb = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.int32)
+        tmp, kb = np.empty(n, dtype=tmp_dt), np.empty(n, dtype=k_dt)
         if act == SIGMOID4:
-            logistic_into32(src, dst, F32(4.0), F32(-2.0), tmp, kb)
+            logistic(src, dst, a4, c4, tmp, kb)
         else:
-            logistic_into32(src, dst, F32(1.0), F32(0.0), tmp, kb)
-
-    if src.dtype == types.float32 and dst.dtype == types.float32:
-        return fast32
+            logistic(src, dst, a1, c1, tmp, kb)
     return fast
