@@ -99,6 +99,19 @@ def _acc_matmul(a, m, out, scratch, transpose):
 
 
 @njit(cache=True, inline="always")
+def add_coupling(topo, j, n, r, w, out, scratch):
+    """out (P, n) += ρ(x_o) W_ob, or ρ(x_o) W_boᵀ, for adjacency row j of a block of n units
+    (o its other block; the side says which end of the projection the block is)."""
+    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
+    k, o = topo[12][j], topo[13][j]
+    ro = block_matrix(r, P, offsets, o)
+    if topo[14][j] == 0:
+        _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), out, scratch, False)
+    else:
+        _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), out, scratch, True)
+
+
+@njit(cache=True, inline="always")
 def row_logsumexp(row):
     """log Σ_i exp(row_i), shifted by the largest real part so that it cannot overflow."""
     zmax = row[0].real
@@ -141,15 +154,7 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
             for i in range(n):
                 gb[p, i] = bias[off + i]
     for j in range(j0, adj_ptr[b + 1]):
-        k = adj_proj[j]
-        o = adj_other[j]
-        ro = block_matrix(r, P, offsets, o)
-        if adj_side[j] == 0:
-            wk = w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n))
-            _acc_matmul(ro, wk, gb, scratch, False)
-        else:
-            wk = w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o]))
-            _acc_matmul(ro, wk, gb, scratch, True)
+        add_coupling(topo, j, n, r, w, gb, scratch)
     a = act[b]
     if not discrete:
         rb = block_matrix(r, P, offsets, b)
@@ -212,8 +217,8 @@ def static_drive(topo, free, r, w, bias, base, j0, scratch):
     neighbour, so the per-update sum adds the remaining terms in the same order as
     :func:`compute_drive` (bit-identical drives).
     """
-    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
-    adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
+    P, sizes, offsets = topo[0], topo[1], topo[2]
+    adj_ptr, adj_other = topo[11], topo[13]
     for b in range(sizes.shape[0]):
         j0[b] = adj_ptr[b]
         if not free[b]:
@@ -225,11 +230,6 @@ def static_drive(topo, free, r, w, bias, base, j0, scratch):
                 bb[p, i] = bias[offsets[b] + i]
         j = adj_ptr[b]
         while j < adj_ptr[b + 1] and not free[adj_other[j]]:
-            k, o = adj_proj[j], adj_other[j]
-            ro = block_matrix(r, P, offsets, o)
-            if adj_side[j] == 0:
-                _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), bb, scratch, False)
-            else:
-                _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), bb, scratch, True)
+            add_coupling(topo, j, n, r, w, bb, scratch)
             j += 1
         j0[b] = j

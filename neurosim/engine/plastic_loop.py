@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from ..model.activations import drho_given_rho
-from .drive import (_acc_matmul, add_memory, add_nudge, block_matrix, compute_drive, lam_at,
+from .drive import (add_coupling, add_memory, add_nudge, block_matrix, compute_drive, lam_at,
                     refresh_rho)
 from .heap import reschedule
 from .loops import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe, log_event,
@@ -37,19 +37,13 @@ from .plastic_rule import flush, touch
 def _input(topo, b, r, w, bias, hb, scratch):
     """h_b = b_b + Σ ρ(x_a) W_ab + Σ ρ(x_c) W_bcᵀ (P, n): the part of ``drive.compute_drive``
     that only the neighbours set — constant over the sub-steps of one update, computed once."""
-    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
-    adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
+    P, sizes, offsets, adj_ptr = topo[0], topo[1], topo[2], topo[11]
     n, off = sizes[b], offsets[b]
     for p in range(P):
         for i in range(n):
             hb[p, i] = bias[off + i]
     for j in range(adj_ptr[b], adj_ptr[b + 1]):
-        k, o = adj_proj[j], adj_other[j]
-        ro = block_matrix(r, P, offsets, o)
-        if adj_side[j] == 0:
-            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), hb, scratch, False)
-        else:
-            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), hb, scratch, True)
+        add_coupling(topo, j, n, r, w, hb, scratch)
 
 
 @njit(cache=True)
