@@ -3,7 +3,7 @@
 * Along every trajectory, under each of the four schedulers and a small enough step, the energy
   F = E + Σ λC sampled by the probes never rises (to float tolerance), on random networks drawn
   by hypothesis.
-* The numba kernels (``kernels.energy`` through ``Simulator.energy()``, ``compute_drive`` through
+* The numba kernels (``free_energy.energy`` through ``Simulator.energy()``, ``compute_drive`` through
   ``Simulator.drive()``) agree with the numpy reference in ``neurosim.model.energy`` — value and
   gradient, mse and ce nudges, a log-sum-exp memory — for float64 and complex128 states.
 """

@@ -7,9 +7,9 @@ Times ``--batches`` training batches of the scenario's rule (estimator gradient 
 engine performs for them (complex states count 4× real flops):
 
 * every tick, for each free block b and each projection joining b to a *free* block o:
-  2·P·n_b·n_o (one GEMM per projection and direction, as ``kernels.drive_into`` does);
+  2·P·n_b·n_o (one GEMM per projection and direction, as ``drive.drive_into`` does);
 * once per batch, for each projection joining a free block to a clamped one: 2·P·n_b·n_c (the
-  clamped drive, ``kernels.static_drive``, kept for all the batch's phases);
+  clamped drive, ``drive.static_drive``, kept for all the batch's phases);
 * once per batch, the products: 2·P·n_a·n_b per projection with a clamped end, once per phase
   for the others (``learning.products.contrast_products``).
 

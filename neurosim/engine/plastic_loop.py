@@ -1,4 +1,4 @@
-"""The plastic loops: the ``poisson`` event loop and the tick loop of ``kernels.py`` with the
+"""The plastic loops: the ``poisson`` event loop and the tick loop of ``loops.py`` with the
 synapses learning at the blocks' own updates (``plastic_rule.py``) and a task timeline the kernel
 plays itself, so a run goes from one evaluation to the next without returning to Python.
 
@@ -24,62 +24,40 @@ import numpy as np
 from numba import njit
 
 from ..model.activations import drho_given_rho
-from .kernels import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _acc_matmul,
-                      _heap_sift_down, _record_probe, apply_step, block_matrix, compute_drive,
-                      lam_at, refresh_rho, row_logsumexp, step_size)
+from .drive import (add_coupling, add_memory, add_nudge, block_matrix, compute_drive, lam_at,
+                    refresh_rho)
+from .heap import reschedule
+from .loops import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe, log_event,
+                    phase_block, phase_span)
+from .update import apply_step, step_size
 from .plastic_rule import flush, touch
 
 
 @njit(cache=True)
 def _input(topo, b, r, w, bias, hb, scratch):
-    """h_b = b_b + Σ ρ(x_a) W_ab + Σ ρ(x_c) W_bcᵀ (P, n): the part of ``kernels.compute_drive``
+    """h_b = b_b + Σ ρ(x_a) W_ab + Σ ρ(x_c) W_bcᵀ (P, n): the part of ``drive.compute_drive``
     that only the neighbours set — constant over the sub-steps of one update, computed once."""
-    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
-    adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
+    P, sizes, offsets, adj_ptr = topo[0], topo[1], topo[2], topo[11]
     n, off = sizes[b], offsets[b]
     for p in range(P):
         for i in range(n):
             hb[p, i] = bias[off + i]
     for j in range(adj_ptr[b], adj_ptr[b + 1]):
-        k, o = adj_proj[j], adj_other[j]
-        ro = block_matrix(r, P, offsets, o)
-        if adj_side[j] == 0:
-            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), hb, scratch, False)
-        else:
-            _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), hb, scratch, True)
+        add_coupling(topo, j, n, r, w, hb, scratch)
 
 
 @njit(cache=True)
 def _finish(topo, nudge, b, t, x, r, g, w, target, hb):
     """g_b ← ρ'(x_b) ⊙ h_b − x_b + memory term − λ_b(t) ∂C_b/∂x_b (the rest of compute_drive)."""
-    P, sizes, offsets, act, mem_n, mem_off, mem_beta = topo[0], topo[1], topo[2], topo[3], topo[8], topo[9], topo[10]
+    P, sizes, offsets, act = topo[0], topo[1], topo[2], topo[3]
     n = sizes[b]
     xb, gb, rb = block_matrix(x, P, offsets, b), block_matrix(g, P, offsets, b), block_matrix(r, P, offsets, b)
     a = act[b]
     for p in range(P):
         for i in range(n):
             gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * hb[p, i] - xb[p, i]
-    m = mem_n[b]
-    if m > 0:
-        kmat = w[mem_off[b]:mem_off[b] + n * m].reshape((n, m))
-        z = np.dot(xb, kmat) * mem_beta[b]
-        for p in range(P):
-            lse = row_logsumexp(z[p])
-            for q in range(m):
-                z[p, q] = np.exp(z[p, q] - lse)
-        gb += np.dot(z, kmat.T)
-    cost = nudge[0][b]
-    if cost != 0:
-        lam = lam_at(nudge, b, t)
-        tb = block_matrix(target, P, offsets, b)
-        for p in range(P):
-            if cost == 1:
-                for i in range(n):
-                    gb[p, i] -= lam * (xb[p, i] - tb[p, i])
-            else:
-                lse = row_logsumexp(xb[p])
-                for i in range(n):
-                    gb[p, i] -= lam * (np.exp(xb[p, i] - lse) - tb[p, i])
+    add_memory(topo, b, w, xb, gb)
+    add_nudge(topo, nudge, b, t, xb, gb, target)
 
 
 @njit(cache=True)
@@ -182,7 +160,7 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                        max_step, t_end, heap_t, heap_seq, heap_id, seq, last, rate, draws, draw_pos,
                        probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
                        ev_time, ev_block, n_ev):
-    """``kernels.run_events`` with plasticity and the timeline (the neighbours' input of an update
+    """``loops.run_events`` with plasticity and the timeline (the neighbours' input of an update
     computed once for all its sub-steps, the neighbours being frozen during them): before the event at t_next, the
     switches due by then (probes due before a switch see the state before it); at the event, a
     free block's fading neighbours are re-clamped to g(t_next)·data, its synapses integrated to
@@ -237,15 +215,9 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                 _finish(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w, target, hb)
                 if not apply_step(topo, b, gamma, x, r, g):
                     return DIVERGED, t_next, seq, n_probe, n_ev, b
-            ev_time[n_ev] = t_next
-            ev_block[n_ev] = b
-            n_ev += 1
+            n_ev = log_event(ev_time, ev_block, n_ev, t_next, b)
         last[b] = t_next
-        heap_t[0] = t_next + draws[b, draw_pos[b]] / rate[b]
-        draw_pos[b] += 1
-        heap_seq[0] = seq
-        seq += 1
-        _heap_sift_down(heap_t, heap_seq, heap_id, heap_t.shape[0], 0)
+        seq = reschedule(heap_t, heap_seq, heap_id, b, t_next, draws, draw_pos, rate, seq)
 
 
 @njit(cache=True)
@@ -253,7 +225,7 @@ def run_plastic_ticks(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, fr
                       t0, dt, n_ticks, phase_ptr, phase_blocks, perms,
                       probe_next, probe_dt, probe_idx, probe_state, probe_energy, probe_time, n_probe,
                       ev_time, ev_block, n_ev):
-    """``kernels.run_ticks`` with plasticity and the timeline: at the start t of a tick, the
+    """``loops.run_ticks`` with plasticity and the timeline: at the start t of a tick, the
     switches due by t and the fades' re-clamps; every block that updates has its synapses
     integrated to t + dt (when its new state appears) first. Same returns as run_ticks."""
     P = topo[0]
@@ -281,23 +253,17 @@ def run_plastic_ticks(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, fr
                 touch(topo, pl, b, t + dt, r, w, bias)
         n_phases = nb if use_perm else phase_ptr.shape[0] - 1
         for ph in range(n_phases):
-            if use_perm:
-                lo_i, hi_i = ph, ph + 1
-            else:
-                lo_i, hi_i = phase_ptr[ph], phase_ptr[ph + 1]
+            lo_i, hi_i = phase_span(use_perm, ph, phase_ptr)
             for q in range(lo_i, hi_i):
-                b = perms[tick, q] if use_perm else phase_blocks[q]
+                b = phase_block(use_perm, perms, tick, q, phase_blocks)
                 if free[b]:
                     compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch)
             for q in range(lo_i, hi_i):
-                b = perms[tick, q] if use_perm else phase_blocks[q]
+                b = phase_block(use_perm, perms, tick, q, phase_blocks)
                 if free[b]:
                     if not apply_step(topo, b, gamma[b], x, r, g):
                         return DIVERGED, tick, n_probe, n_ev, b
-                    if n_ev < ev_time.shape[0]:
-                        ev_time[n_ev] = t + dt
-                        ev_block[n_ev] = b
-                        n_ev += 1
+                    n_ev = log_event(ev_time, ev_block, n_ev, t + dt, b)
         t = t0 + (tick + 1) * dt
     while n_probe < probe_time.shape[0] and probe_next <= t + tol:
         _probe(topo, nudge, tl, t, x, r, w, bias, target, probe_idx, probe_state,

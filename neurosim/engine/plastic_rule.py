@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import BLAS_MIN_WORK, block_matrix
+from .drive import BLAS_MIN_WORK, block_matrix
 
 RULE_NONE, RULE_HEP, RULE_HEBB, RULE_ONLY = 0, 1, 2, 3
 RULE_IDS = {"none": RULE_NONE, "hep_continuous": RULE_HEP, "baseline_hebb": RULE_HEBB,

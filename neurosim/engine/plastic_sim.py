@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
 from .plastic_loop import run_plastic_events, run_plastic_ticks
 from .scheduler import PoissonScheduler
 
@@ -64,17 +63,8 @@ def _events(sim, pl, tl, t_end):
             sim.scratch, sim.free, s.integrator, s.max_step, t_end, s.heap_t, s.heap_seq,
             s.heap_id, s.seq, s.last, s.rate, s.draws, s.draw_pos, *sim.probes.kernel_args(),
             *sim.events.kernel_args())
-        sim.probes.advance(n_probe, None)
-        sim.events.advance(n_ev)
-        if status == kernels.OK:
-            sim.t = t_end
+        if s.account(sim, status, t, t_end, n_probe, n_ev, b):
             return
-        if status == kernels.NEED_CLOCK_DRAWS:
-            s.draws[b] = s.rngs[b].exponential(size=s.draws.shape[1])
-            s.draw_pos[b] = 0
-        elif status == kernels.DIVERGED:
-            sim.t = t
-            sim.diverged(b)
 
 
 def _ticks(sim, pl, tl, t_end):

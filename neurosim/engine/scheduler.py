@@ -1,5 +1,5 @@
-"""Schedulers: who updates when. All of them call the same block kernel (``kernels.compute_drive``
-+ ``kernels.apply_step``); they differ only in the order of updates and the time each integrates.
+"""Schedulers: who updates when. All of them call the same block kernel (``drive.compute_drive``
++ ``update.apply_step``); they differ only in the order of updates and the time each integrates.
 
 * ``sync`` — every tick dt, all free blocks read the same state and update together (Jacobi).
 * ``alternating`` — every tick, the colour classes of the graph in turn (even/odd layers of a
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from . import loops
+from .heap import heapify
+from .update import step_size
 
 SCHEDULERS = ("sync", "alternating", "random_sequential", "poisson")
 INTEGRATORS = {"exp": 0, "euler": 1, "discrete": 2}
@@ -25,7 +27,7 @@ class TickScheduler:
     def __init__(self, kind: str, compiled, dt: float, integrator: str, seed_seq: np.random.SeedSequence):
         self.kind, self.dt = kind, float(dt)
         self.discrete = integrator == "discrete"
-        self.gamma = np.array([kernels.step_size(INTEGRATORS[integrator], self.dt, tau)
+        self.gamma = np.array([step_size(INTEGRATORS[integrator], self.dt, tau)
                                for tau in compiled.tau])
         nb = compiled.n_blocks
         if kind == "sync":
@@ -49,7 +51,7 @@ class TickScheduler:
             # (the kernel stops writing when the buffer is full, so events past it would be
             # neither stored nor counted); the buffer also counts when events are not kept
             n, perms = self.chunk(sim, n_total, n_free)
-            status, done, n_probe, n_ev, bad = kernels.run_ticks(
+            status, done, n_probe, n_ev, bad = loops.run_ticks(
                 sim.topo, sim.nudge_args, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
                 sim.scratch, sim.free, self.gamma, self.discrete, sim.base, sim.j0, sim.t, self.dt, n,
                 self.phase_ptr, self.phase_blocks, perms, *sim.probes.kernel_args(), *sim.events.kernel_args())
@@ -73,7 +75,7 @@ class TickScheduler:
         sim.probes.advance(n_probe, done)
         sim.events.advance(n_ev)
         sim.t = sim.t + done * self.dt
-        if status == kernels.DIVERGED:
+        if status == loops.DIVERGED:
             sim.diverged(bad)
         self.ticks_done += done
 
@@ -105,28 +107,36 @@ class PoissonScheduler:
         self.heap_id = np.arange(nb, dtype=np.int64)
         self.seq = nb
         self.last = np.full(nb, float(t0))
-        kernels.heapify(self.heap_t, self.heap_seq, self.heap_id)
+        heapify(self.heap_t, self.heap_seq, self.heap_id)
 
     def advance(self, sim, t_end: float):
         while True:
-            status, t, self.seq, n_probe, n_ev, b = kernels.run_events(
+            status, t, self.seq, n_probe, n_ev, b = loops.run_events(
                 sim.topo, sim.nudge_args, sim.x, sim.r, sim.g, sim.c.w, sim.c.bias, sim.target,
                 sim.scratch, sim.base, sim.j0, sim.free, self.integrator, self.max_step, t_end,
                 self.heap_t, self.heap_seq,
                 self.heap_id, self.seq, self.last, self.rate, self.draws, self.draw_pos,
                 *sim.probes.kernel_args(), *sim.events.kernel_args())
-            sim.probes.advance(n_probe, None)
-            sim.events.advance(n_ev)
-            if status == kernels.OK:
-                sim.t = t_end
+            if self.account(sim, status, t, t_end, n_probe, n_ev, b):
                 return
-            if status == kernels.NEED_CLOCK_DRAWS:
-                self.draws[b] = self.rngs[b].exponential(size=CLOCK_DRAWS)
-                self.draw_pos[b] = 0
-            elif status == kernels.DIVERGED:
-                sim.t = t
-                sim.diverged(b)
-            # EVENTS_FULL: the event recorder flushed in advance(); go on
+
+    def account(self, sim, status, t, t_end, n_probe, n_ev, b) -> bool:
+        """After an event kernel (plain or plastic) returned: keep its probe samples and events;
+        True when it reached t_end. A block out of pre-drawn intervals gets the next ones from
+        its own stream; a divergence raises (naming block and time); EVENTS_FULL needs nothing
+        (the event recorder flushed in ``advance``): the caller calls the kernel again."""
+        sim.probes.advance(n_probe, None)
+        sim.events.advance(n_ev)
+        if status == loops.OK:
+            sim.t = t_end
+            return True
+        if status == loops.NEED_CLOCK_DRAWS:
+            self.draws[b] = self.rngs[b].exponential(size=CLOCK_DRAWS)
+            self.draw_pos[b] = 0
+        elif status == loops.DIVERGED:
+            sim.t = t
+            sim.diverged(b)
+        return False
 
     #: the clocks: pending update times (a heap), the pre-drawn intervals, each block's last update
     CLOCK_ARRAYS = ("draws", "draw_pos", "heap_t", "heap_seq", "heap_id", "last")

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..build import COSTS, Compiled
-from . import kernels, relaxation
+from . import free_energy, relaxation
+from .drive import drive_into, lam_at, refresh_rho
+from .loops import DIVERGED
 from .probes import EventRecorder, ProbeRecorder, ProbeSpec
 from .scheduler import make_scheduler
 from .threads import configure_blas_threads
@@ -21,7 +23,7 @@ class Simulator:
 
     Time t is simulated time in units of τ. ``run(duration)`` advances the network; clamps and
     nudges set between runs take effect from the current t. ``integrator = "discrete"`` runs the
-    iteration x_b ← ρ(h_b) of the public EP code instead of the flow (see :mod:`.kernels`):
+    iteration x_b ← ρ(h_b) of the public EP code instead of the flow (see :mod:`.drive`):
     couplings then read the states themselves, and ``drive()`` returns the step ρ(h) − x.
     ``reset(seed)`` returns a simulator to its just-built state, so a training loop can keep one
     per network instead of building one per batch.
@@ -41,7 +43,7 @@ class Simulator:
         self.r = np.empty_like(self.x)
         self.g = np.zeros_like(self.x)
         self.target = np.zeros_like(self.x)
-        self.base = np.zeros_like(self.x)  # bias + clamped neighbours' drive (kernels.static_drive)
+        self.base = np.zeros_like(self.x)  # bias + clamped neighbours' drive (drive.static_drive)
         self.j0 = np.zeros(compiled.n_blocks, dtype=np.int64)
         self.scratch = np.zeros(compiled.n_particles * int(compiled.sizes.max()), dtype=compiled.dtype)
         self.free = np.ones(compiled.n_blocks, dtype=np.bool_)
@@ -53,6 +55,8 @@ class Simulator:
         self.lam_phase = np.zeros(nb)
         self.lam_t_on = np.full(nb, -np.inf)
         self.lam_t_off = np.full(nb, np.inf)
+        #: s_p: particle p feels s_p·λ_b(t) (ones: the plain nudge; see :meth:`scale_nudge`)
+        self.lam_scale = np.ones(compiled.n_particles, dtype=compiled.dtype)
         c = compiled
         self.topo = (c.n_particles, c.sizes, c.offsets, c.act, c.lo, c.hi, c.tau, c.w_off,
                      c.mem_block, c.mem_off, c.mem_beta, c.adj_ptr, c.adj_proj, c.adj_other,
@@ -60,7 +64,7 @@ class Simulator:
         self.nudge_args = (self.nudge_cost, self.lam_kind, self.lam_amp, self.lam_omega,
                            self.lam_phase, self.lam_t_on, self.lam_t_off,
                            np.array([1j if np.issubdtype(compiled.dtype, np.complexfloating) else 0],
-                                    dtype=compiled.dtype))
+                                    dtype=compiled.dtype), self.lam_scale)
         self.probe_spec = probes
         if self.discrete and probes is not None and probes.energy:
             raise ValueError("energy probes need a continuous integrator (exp or euler); the "
@@ -85,6 +89,7 @@ class Simulator:
         self.lam_phase[...] = 0
         self.lam_t_on[...] = -np.inf
         self.lam_t_off[...] = np.inf
+        self.lam_scale[...] = 1
         self.probes = ProbeRecorder(self.c, self.probe_spec)
         if getattr(self, "events", None) is not None and not self._record_events:
             self.events.count = self.events.total = 0  # nothing kept: only the counters to clear
@@ -110,14 +115,14 @@ class Simulator:
             self.r[...] = self.x
             return
         for b in range(self.c.n_blocks):
-            kernels.refresh_rho(self.topo, b, self.x, self.r)
+            refresh_rho(self.topo, b, self.x, self.r)
 
     def _refresh_block(self, b: int):
         if self.discrete:
             sl = self.c.block_slice(b)
             self.r[sl] = self.x[sl]
         else:
-            kernels.refresh_rho(self.topo, b, self.x, self.r)
+            refresh_rho(self.topo, b, self.x, self.r)
 
     def state(self, block) -> np.ndarray:
         """The (P, n) state view of a block (a view: writing it needs :meth:`refresh`)."""
@@ -168,6 +173,15 @@ class Simulator:
         self.lam_omega[b], self.lam_phase[b] = omega, phase
         self.lam_t_on[b], self.lam_t_off[b] = t_on, t_off
 
+    def scale_nudge(self, scale):
+        """Per-particle factors s_p (length P): particle p feels s_p·λ_b(t) on every nudged block
+        (ones restore the plain nudge; :mod:`.groups` relaxes ±β as two particle groups)."""
+        scale = np.asarray(scale)
+        if scale.shape != self.lam_scale.shape:
+            raise ValueError(f"scale_nudge needs {self.lam_scale.shape[0]} factors (one per particle), "
+                             f"got shape {scale.shape}")
+        self.lam_scale[...] = scale
+
     def set_lambda(self, block, lam):
         self.lam_amp[self._id(block)] = lam
 
@@ -176,7 +190,7 @@ class Simulator:
 
     def lam(self, block, t: float | None = None):
         """λ_b(t) as the kernels see it."""
-        return kernels.lam_at(self.nudge_args, self._id(block), self.t if t is None else t)
+        return lam_at(self.nudge_args, self._id(block), self.t if t is None else t)
 
     # -- running ------------------------------------------------------------------------------
     def run(self, duration: float):
@@ -202,8 +216,8 @@ class Simulator:
             raise ValueError("energy probes need a continuous integrator (exp or euler); the "
                              "discrete iteration's Hopfield energy is not implemented")
         out = np.zeros(self.c.n_particles, dtype=self.c.dtype)
-        kernels.energy(self.topo, self.nudge_args, self.t, self.x, self.r, self.c.w, self.c.bias,
-                       self.target, out)
+        free_energy.energy(self.topo, self.nudge_args, self.t, self.x, self.r, self.c.w,
+                           self.c.bias, self.target, out)
         return out
 
     def drive(self) -> np.ndarray:
@@ -212,9 +226,9 @@ class Simulator:
         self.g[:] = 0
         for b in range(self.c.n_blocks):
             if self.free[b]:
-                kernels.drive_into(self.topo, self.nudge_args, b, self.t, self.x, self.r, self.g,
-                                   self.c.w, self.c.bias, self.target, self.scratch, self.x,
-                                   self.c.adj_ptr[b], False, self.discrete)
+                drive_into(self.topo, self.nudge_args, b, self.t, self.x, self.r, self.g,
+                           self.c.w, self.c.bias, self.target, self.scratch, self.x,
+                           self.c.adj_ptr[b], False, self.discrete)
                 if self.discrete:
                     sl = self.c.block_slice(b)
                     self.g[sl] -= self.x[sl]
@@ -244,15 +258,25 @@ class Simulator:
                 and not self._record_events)
 
     def relax(self, duration: float, tol: float | None = None, check_every: float = 5.0,
-              residual: bool = True) -> float | None:
+              residual: bool = True, groups: int = 1) -> float | None:
         """Run for at most ``duration``, stopping once ``residual()`` ≤ ``tol`` (checked before
         starting and every ``check_every``); with no ``tol``, run the whole ``duration``.
         Returns the residual reached (None when ``residual`` is False and there is no ``tol``:
-        the residual costs one more drive pass)."""
+        the residual costs one more drive pass).
+
+        ``groups`` = G > 1: the particles are G groups of P/G consecutive ones relaxing separate
+        phases (:mod:`.groups`); each group stops on its own residual, and ``group_residuals``
+        holds them (the return value is the largest). Needs the kernel path (sync or
+        alternating, nothing recorded)."""
         if duration < 0:
             raise ValueError(f"duration must be non-negative, got {duration}")
+        if groups != 1 and (groups < 1 or self.c.n_particles % groups):
+            raise ValueError(f"groups = {groups} does not divide the {self.c.n_particles} particles")
         if self._fast_relax_ok():
-            return self._relax_kernel(duration, tol, check_every, residual)
+            return self._relax_kernel(duration, tol, check_every, residual, groups)
+        if groups != 1:
+            raise ValueError(f"particle groups need the sync or alternating scheduler without "
+                             f"probes or recorded events (this one: {self.scheduler_name})")
         if tol is None:
             self.run(duration)
             return self.residual() if residual else None
@@ -278,19 +302,20 @@ class Simulator:
             done += step
         return np.array(out, dtype=np.int64)
 
-    def _relax_kernel(self, duration, tol, check_every, want_residual):
+    def _relax_kernel(self, duration, tol, check_every, want_residual, groups=1):
         sch = self.scheduler
+        self.group_residuals = np.empty(groups)
         status, ticks, updates, t, res, bad = relaxation.relax_ticks(
             self.topo, self.nudge_args, self.x, self.r, self.g, self.c.w, self.c.bias, self.target,
             self.scratch, self.base, self.j0, self.free, sch.gamma, sch.discrete, self.t, self.dt,
             self._chunks(duration, tol, check_every), -1.0 if tol is None else float(tol),
             bool(want_residual), sch.phase_ptr, sch.phase_blocks,
-            not (self.keep_static_drive and self._base_ok))
+            not (self.keep_static_drive and self._base_ok), self.group_residuals)
         self._base_ok = True
         self.events.total += updates
         sch.ticks_done += ticks
         self.t = float(t)
-        if status == kernels.DIVERGED:
+        if status == DIVERGED:
             self.diverged(bad)
         return float(res) if res >= 0 else None
 
@@ -308,7 +333,7 @@ class Simulator:
     # -- checkpoints --------------------------------------------------------------------------
     #: buffers that, with the compiled weights and biases, are the whole simulated state
     STATE_BUFFERS = ("x", "r", "g", "target", "scratch", "free", "nudge_cost", "lam_kind", "lam_amp",
-                     "lam_omega", "lam_phase", "lam_t_on", "lam_t_off")
+                     "lam_omega", "lam_phase", "lam_t_on", "lam_t_off", "lam_scale")
 
     def state_dict(self) -> tuple[dict, dict]:
         """``(arrays, meta)``: everything a resumed simulator needs to continue bit-identically —
@@ -330,7 +355,8 @@ class Simulator:
         if meta["scheduler"] != self.scheduler_name:
             raise ValueError(f"state of a {meta['scheduler']!r} simulator, this one is {self.scheduler_name!r}")
         for k in self.STATE_BUFFERS:
-            getattr(self, k)[...] = arrays[f"sim/{k}"]
+            # checkpoints written before the per-particle nudge scale existed hold none: ones
+            getattr(self, k)[...] = arrays.get(f"sim/{k}", 1) if k == "lam_scale" else arrays[f"sim/{k}"]
         self._base_ok = False
         self.c.w[...], self.c.bias[...] = arrays["sim/w"], arrays["sim/bias"]
         self.t = float(meta["t"])

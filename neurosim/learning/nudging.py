@@ -24,10 +24,13 @@ re-binds one simulator per batch instead of building one), runs a phase for at m
 and stops early once the stationarity residual max|Π(x + g) − x| (g = −∂F/∂x) falls below
 ``RelaxConfig.tol``. For real states without memories, :meth:`PhaseRunner.contrast` keeps each
 phase's ρ buffer and forms the whole contrast with one call of
-:func:`~neurosim.learning.products.contrast_products`.
+:func:`~neurosim.learning.products.contrast_products`; its real nudged phases (symmetric EP's
+±β) relax together, as K groups of one K·P-particle simulator from the same free state
+(:mod:`neurosim.engine.groups`: each group is nudged with its own λ and stops on its own residual,
+so the gradient is the sequential one to rounding).
 
 With ``integrator = "discrete"`` (the public EP code's x ← ρ(h) iteration, see
-:mod:`neurosim.engine.kernels`) the couplings and the products read the states themselves:
+:mod:`neurosim.engine.drive`) the couplings and the products read the states themselves:
 ∂E/∂W_ab = −x_aᵀ x_b / P, ∂E/∂b_b = −Σ_p x_b,p / P.
 """
 from __future__ import annotations
@@ -37,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..build import Compiled
+from ..engine.groups import rows_of, spread
 from ..engine.simulator import acquire_simulator, release_simulator
 from ..model import energy as en
 from ..model.activations import HOLOMORPHIC
@@ -174,6 +178,10 @@ class PhaseRunner:
     hands the simulator back to the compiled network's pool (the estimators do once done).
     """
 
+    #: relax a contrast's real nudged phases together as particle groups (:mod:`neurosim.engine.groups`)
+    #: when the scheduler allows it; False: one phase after the other (the same gradient)
+    batch_phases = True
+
     def __init__(self, problem, complex_states: bool = False):
         self.problem = problem
         self.relax = problem.relax
@@ -271,6 +279,34 @@ class PhaseRunner:
         self._relax_nudged(phase, guard)
         return self.states()
 
+    def _groupable(self, phases, guard) -> bool:
+        """Whether the phases can relax as particle groups of one simulator: two or more real
+        constant nudges, no clamped readout, no guard (it checks a phase's own states), and the
+        relaxation kernel's scheduler (sync or alternating, nothing recorded)."""
+        return (self.batch_phases and guard is None and len(phases) > 1
+                and all(not ph.clamp and complex(ph.lam).imag == 0 for ph, _ in phases)
+                and self.sim._fast_relax_ok())
+
+    def _relax_grouped(self, phases, rs) -> None:
+        """rs[k] ← ρ buffer at phase k's nudged fixed point, all K phases relaxed at once from
+        the free fixed point: group k of a K·P-particle simulator is nudged with λ_k (the nudge's
+        per-particle scale) and stops on its own residual, so each group ends where the phase
+        relaxed alone would (:mod:`neurosim.engine.groups`)."""
+        p, k = self.problem, len(phases)
+        sim = spread(self.sim, k, self._free_x, self._free_r)
+        try:
+            sim.nudge(p.out, np.tile(np.asarray(p.target), (k, 1)), 1.0, cost=p.cost)
+            sim.scale_nudge(np.repeat([complex(ph.lam).real for ph, _ in phases],
+                                      self.compiled.n_particles))
+            res = sim.relax(self.relax.nudged_duration, self.relax.tol, self.relax.check_every,
+                            residual=self.relax.residuals, groups=k)
+            if res is not None:
+                self.residuals.extend(float(v) for v in sim.group_residuals)
+            for q in range(k):
+                rows_of(self.compiled, sim.r, k, q, rs[q])
+        finally:
+            release_simulator(sim)
+
     def contrast(self, phases, c0, guard=None) -> Params:
         """Re[ Σ_k c_k ∂E/∂θ(x_{λ_k}) + c_0 ∂E/∂θ(x_0) ] over the given phases (free phase first)."""
         coefs = [complex(c) for _, c in phases] + ([complex(c0)] if c0 != 0 else [])
@@ -280,9 +316,12 @@ class PhaseRunner:
                 terms.append((c0, self.param_grads(self.free_state)))
             return real_part(combine(terms))
         rs = np.empty((len(coefs), self.sim.r.size), dtype=self.sim.r.dtype)
-        for q, (ph, _) in enumerate(phases):
-            self._relax_nudged(ph, guard)
-            rs[q] = self.sim.r
+        if self._groupable(phases, guard):
+            self._relax_grouped(phases, rs)
+        else:
+            for q, (ph, _) in enumerate(phases):
+                self._relax_nudged(ph, guard)
+                rs[q] = self.sim.r
         if c0 != 0:
             rs[-1] = self._free_r
         c = self.compiled

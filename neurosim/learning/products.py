@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..engine.kernels import block_matrix
+from ..engine.drive import block_matrix
 from ..model.network import Params
 
 

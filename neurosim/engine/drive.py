@@ -1,0 +1,235 @@
+"""The drive of a block, −∂F/∂x_b for all P particles, shared by every scheduler and loop.
+
+The block update (:mod:`.update`) integrates dx_b/dt = −∂F/∂x_b / τ_b with
+
+    g_b  = ρ'(x_b) ⊙ ( b_b + Σ_(a→b) ρ(x_a) W_ab + Σ_(b→c) ρ(x_c) W_bcᵀ ) − x_b      (−∂E/∂x_b)
+           + K_b softmax(β Kᵀ_b x_b)                                                 (memory term)
+           − λ_b(t) ∂C_b/∂x_b                                                         (nudge)
+
+``discrete`` (integrator 2) is another model, the iteration of the Hopfield energy
+E_H = Σ_b Σ_i G_b(x_b,i) − Σ_(a→b) x_a W_ab x_b − Σ_b b_b·x_b (G_b' = ρ_b⁻¹) used by the public
+EP code: one update is x_b ← ρ_b(h_b − λ ∂C/∂x_b) with h_b = b_b + Σ x_a W_ab + Σ x_c W_bcᵀ read
+from the neighbours' *states* (the r buffer holds x in this mode), whatever Δ is. The drive is computed for all P
+particles at once; couplings use BLAS through ``np.dot`` when the matrices are large enough to
+amortise the call, and plain loops otherwise (small blocks, P = 1).
+
+The argument tuples keep the signatures short:
+
+* ``topo`` = (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
+  adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post)
+* ``nudge`` = (cost, lam_kind, lam_amp, lam_omega, lam_phase, lam_t_on, lam_t_off, iunit) per block,
+  then ``lam_scale`` (P,): particle p feels s_p·λ_b(t), with λ_b(t) = amp (kind 0, constant),
+  amp·cos(ωt + φ) (kind 1), amp·e^{i(ωt + φ)} (kind 2, complex states), each gated to
+  t_on ≤ t < t_off. s = 1 everywhere is the plain nudge; particle groups with their own s_p relax
+  several nudged phases in one call (e.g. +β and −β, :mod:`.groups`).
+
+numba's on-disk cache keys a function on its own file only: after changing this file or
+:mod:`.vexp`, delete the ``__pycache__/*.nb[ci]`` files of the engine (the other kernel modules
+inline the code here).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..model.activations import drho_given_rho
+from .vexp import rho_block
+
+BLAS_MIN_WORK = 4096  # below this many multiply-adds a loop beats the BLAS call overhead
+
+
+@njit(cache=True, inline="always")
+def block_matrix(buf, P, offsets, b):
+    n = offsets[b + 1] - offsets[b]
+    return buf[P * offsets[b]:P * offsets[b + 1]].reshape((P, n))
+
+
+@njit(cache=True)
+def lam_at(nudge, b, t):
+    """λ_b(t) of the nudge on block b (zero outside [t_on, t_off)), before the particle scale."""
+    cost, kind, amp, omega, phase, t_on, t_off, iunit = nudge[:8]
+    if cost[b] == 0 or t < t_on[b] or t >= t_off[b]:
+        return amp[b] * 0.0
+    if kind[b] == 0:
+        return amp[b]
+    theta = omega[b] * t + phase[b]
+    if kind[b] == 1:
+        return amp[b] * np.cos(theta)
+    # iunit[0] is 1j for complex states (rotation is refused for real ones before we get here)
+    return amp[b] * (np.cos(theta) + iunit[0] * np.sin(theta))
+
+
+@njit(cache=True)
+def refresh_rho(topo, b, x, r):
+    P, offsets, act = topo[0], topo[2], topo[3]
+    sl = slice(P * offsets[b], P * offsets[b + 1])
+    rho_block(act[b], x[sl], r[sl])
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _acc_matmul(a, m, out, scratch, transpose):
+    """out += a @ m (or a @ mᵀ when ``transpose``); a (P, k), out (P, n).
+
+    Re-association is allowed so the small loops vectorise; results stay deterministic for a
+    given build, which is all the determinism guarantee asks.
+    """
+    P, k = a.shape
+    n = out.shape[1]
+    if P * k * n >= BLAS_MIN_WORK:
+        tmp = scratch[:P * n].reshape((P, n))
+        if transpose:
+            np.dot(a, m.T, tmp)
+        else:
+            np.dot(a, m, tmp)
+        out += tmp
+        return
+    if transpose:
+        for p in range(P):
+            for i in range(n):
+                s = out[p, i] * 0.0
+                for j in range(k):
+                    s += a[p, j] * m[i, j]
+                out[p, i] += s
+    else:
+        for p in range(P):
+            for j in range(k):
+                apj = a[p, j]
+                for i in range(n):
+                    out[p, i] += apj * m[j, i]
+
+
+@njit(cache=True, inline="always")
+def add_coupling(topo, j, n, r, w, out, scratch):
+    """out (P, n) += ρ(x_o) W_ob, or ρ(x_o) W_boᵀ, for adjacency row j of a block of n units
+    (o its other block; the side says which end of the projection the block is)."""
+    P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
+    k, o = topo[12][j], topo[13][j]
+    ro = block_matrix(r, P, offsets, o)
+    if topo[14][j] == 0:
+        _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), out, scratch, False)
+    else:
+        _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), out, scratch, True)
+
+
+@njit(cache=True, inline="always")
+def row_logsumexp(row):
+    """log Σ_i exp(row_i), shifted by the largest real part so that it cannot overflow."""
+    zmax = row[0].real
+    for i in range(1, row.shape[0]):
+        zmax = max(zmax, row[i].real)
+    tot = row[0] * 0.0
+    for i in range(row.shape[0]):
+        tot += np.exp(row[i] - zmax)
+    return zmax + np.log(tot)
+
+
+@njit(cache=True)
+def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
+    """g_b ← −∂F/∂x_b for all particles (see module docstring)."""
+    drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, x, topo[11][b], False, False)
+
+
+@njit(cache=True)
+def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, use_base, discrete):
+    """The drive of block b into g_b, starting from ``base`` (the bias and the couplings of
+    adjacency rows before ``j0``, see :func:`static_drive`) when ``use_base``, else from the bias.
+
+    Continuous modes: g_b = ρ'(x_b) ⊙ h_b − x_b + memory − λ∂C/∂x_b (−∂F/∂x_b).
+    ``discrete``: g_b = ρ(h_b + memory − λ∂C/∂x_b), the block's next state, with the couplings
+    reading the neighbours' states themselves (their r buffer holds x, see :func:`apply_discrete`).
+    """
+    (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
+     adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post) = topo
+    n = sizes[b]
+    off = offsets[b]
+    xb = block_matrix(x, P, offsets, b)
+    gb = block_matrix(g, P, offsets, b)
+    if use_base:
+        bb = block_matrix(base, P, offsets, b)
+        for p in range(P):
+            for i in range(n):
+                gb[p, i] = bb[p, i]
+    else:
+        for p in range(P):
+            for i in range(n):
+                gb[p, i] = bias[off + i]
+    for j in range(j0, adj_ptr[b + 1]):
+        add_coupling(topo, j, n, r, w, gb, scratch)
+    a = act[b]
+    if not discrete:
+        rb = block_matrix(r, P, offsets, b)
+        for p in range(P):
+            for i in range(n):
+                gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * gb[p, i] - xb[p, i]
+    add_memory(topo, b, w, xb, gb)
+    add_nudge(topo, nudge, b, t, xb, gb, target)
+    if discrete:
+        flat = g[P * off:P * (off + n)]
+        rho_block(a, flat, flat)
+
+
+@njit(cache=True, inline="always")
+def add_memory(topo, b, w, xb, gb):
+    """gb += K_b softmax(β_b K_bᵀ x_b) per particle (nothing when block b has no memories)."""
+    n, m = topo[1][b], topo[8][b]
+    if m > 0:
+        off = topo[9][b]
+        kmat = w[off:off + n * m].reshape((n, m))
+        z = np.dot(xb, kmat)
+        z *= topo[10][b]  # in place: z keeps the state dtype (float32 stays float32)
+        for p in range(xb.shape[0]):
+            lse = row_logsumexp(z[p])
+            for q in range(m):
+                z[p, q] = np.exp(z[p, q] - lse)
+        gb += np.dot(z, kmat.T)
+
+
+@njit(cache=True, inline="always")
+def add_nudge(topo, nudge, b, t, xb, gb, target):
+    """gb −= s_p λ_b(t) ∂C_b/∂x_b per particle p: x_b − y_b (mse) or softmax(x_b) − y_b (ce)."""
+    cost = nudge[0][b]
+    if cost == 0:
+        return
+    P, n = topo[0], topo[1][b]
+    lam = lam_at(nudge, b, t)
+    scale = nudge[8]
+    tb = block_matrix(target, P, topo[2], b)
+    if cost == 1:
+        for p in range(P):
+            lp = lam * scale[p]
+            for i in range(n):
+                gb[p, i] -= lp * (xb[p, i] - tb[p, i])
+    else:
+        for p in range(P):
+            lp = lam * scale[p]
+            lse = row_logsumexp(xb[p])
+            for i in range(n):
+                gb[p, i] -= lp * (np.exp(xb[p, i] - lse) - tb[p, i])
+
+
+@njit(cache=True)
+def static_drive(topo, free, r, w, bias, base, j0, scratch):
+    """For every free block b: base_b = b_b + Σ ρ(x_o) W over its leading adjacency rows whose
+    other block o is clamped, and j0[b] = the first row not folded in.
+
+    A clamped neighbour's contribution is constant while the clamps hold, so a phase computes it
+    once instead of at every update; rows are folded in adjacency order only up to the first free
+    neighbour, so the per-update sum adds the remaining terms in the same order as
+    :func:`compute_drive` (bit-identical drives).
+    """
+    P, sizes, offsets = topo[0], topo[1], topo[2]
+    adj_ptr, adj_other = topo[11], topo[13]
+    for b in range(sizes.shape[0]):
+        j0[b] = adj_ptr[b]
+        if not free[b]:
+            continue
+        n = sizes[b]
+        bb = block_matrix(base, P, offsets, b)
+        for p in range(P):
+            for i in range(n):
+                bb[p, i] = bias[offsets[b] + i]
+        j = adj_ptr[b]
+        while j < adj_ptr[b + 1] and not free[adj_other[j]]:
+            add_coupling(topo, j, n, r, w, bb, scratch)
+            j += 1
+        j0[b] = j
