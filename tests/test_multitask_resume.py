@@ -41,7 +41,7 @@ def _phase(ckpt: Path):
         _, state, _ = read_checkpoint(ckpt, "multitask")
     except (CheckpointError, FileNotFoundError):
         return None
-    return state["phase"], state["current"] is not None
+    return state["job"]["phase"], state["job"]["current"] is not None
 
 
 def _kill_when(scenario: Path, out: Path, ready, resume: bool = False):
@@ -93,7 +93,7 @@ def test_short_run_checkpoints_every_evaluation_and_reports_every_control(refere
     rows = (out / "history.csv").read_text().splitlines()
     assert len(rows) == 1 + 4  # header, t = 0, 20, 40, 60
     _, state, _ = read_checkpoint(out / "checkpoint.npz", "multitask")
-    assert state["phase"] == "done" and len(state["history"]) == 4
+    assert state["job"]["phase"] == "done" and len(state["history"]) == 4
     for name, entry in metrics["tasks"].items():
         for label, status in (("isolated_final", "isolated_status"), ("bp_final", "bp_status"),
                               ("ep_sync_final", "ep_sync_status")):

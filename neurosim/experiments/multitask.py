@@ -176,11 +176,13 @@ class ConcurrentRun:
                 self.on.discard(k)
         self.i_sw = j
 
-    def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False, step_fn=None):
-        """Advance to the horizon (or continue from :meth:`load_state_dict`); ``evaluate_fn(t,
-        params)`` is called at t = 0, ``eval_every``, 2·``eval_every`` …, after the clamps switched
-        at t — a checkpoint written there continues exactly where the run stood; ``step_fn(frac)``
-        after every stretch (the fraction of the horizon done; a caller's own bar).
+    def run(self, evaluate_fn=None, eval_every: float | None = None, progress: bool = False, step_fn=None,
+            until: float | None = None):
+        """Advance to the horizon — or to ``until`` (evaluating there if one is due) — or continue
+        from :meth:`load_state_dict`; ``evaluate_fn(t, params)`` is called at t = 0,
+        ``eval_every``, 2·``eval_every`` …, after the clamps switched at t — a checkpoint written
+        there continues exactly where the run stood; ``step_fn(frac)`` after every stretch (the
+        fraction of the horizon done; a caller's own bar).
 
         The loop runs in stretches that end at the evaluations (and, for the progress bar, at
         every 1/``PROGRESS_STRETCHES`` of the horizon); a switch happens at its episode's start or
@@ -188,7 +190,8 @@ class ConcurrentRun:
         if evaluate_fn is not None and eval_every is None:
             raise ValueError("evaluate_fn needs eval_every")
         t0 = self.sim.t
-        bar = Progress(self.horizon - t0, "concurrent" if len(self.active) > 1 else f"alone: {self.tasks[self.active[0]].name}",
+        end = self.horizon if until is None else min(self.horizon, until)
+        bar = Progress(end - t0, "concurrent" if len(self.active) > 1 else f"alone: {self.tasks[self.active[0]].name}",
                        enabled=progress, unit="τ")
         grid = self.horizon / self.PROGRESS_STRETCHES
         # a tick scheduler stops on its tick grid: times within half a tick are the same time
@@ -200,7 +203,7 @@ class ConcurrentRun:
                     self.next_eval += eval_every
                     evaluate_fn(t, self.compiled.params())
                 self.begun = True
-            t_end = min(self.horizon, grid * (np.floor((t + tol) / grid) + 1))
+            t_end = min(end, grid * (np.floor((t + tol) / grid) + 1))
             if evaluate_fn is not None:
                 t_end = min(t_end, self.next_eval)
             if t_end <= t + tol:

@@ -1,15 +1,16 @@
-"""The ``multitask`` runner: the concurrent run, then the controls, with a checkpoint at every
-evaluation and ``--resume``.
+"""The ``multitask`` runner: the concurrent run, then the controls, on the one loop
+(:mod:`.loop`) with a checkpoint at every evaluation and ``--resume``.
 
-Phases: ``concurrent`` (the online run; an evaluation every ``multitask.eval_every``, each
-followed by a row of ``history.csv`` and ``checkpoint.npz``), ``controls`` (each task learned
-alone online, bp per task, two-phase EP; a checkpoint after every control, every
-``eval_every`` of an isolated run and every ``CHECKPOINT_BATCHES`` batches of a batch control),
-``done``. The checkpoint (``checkpoint.py`` layout) holds the concurrent run's whole state
-(simulator, synapses' running averages, the examples on show, every random stream, the loop's
-position, the traces so far), the evaluation history, the results of the controls done and the
-state of the control under way; ``neurosim run S --out D --resume`` continues from it and writes
-the same ``metrics.json`` and ``history.csv`` as an uninterrupted run (timing keys aside).
+A loop step is one evaluation interval of the concurrent run (``multitask.eval_every``; the
+evaluation at t = 0 is the loop's initial row), each followed by a row of ``history.csv`` and
+``checkpoint.npz``. The loop's ``final`` runs the controls (each task learned alone online, bp
+per task, two-phase EP), writing the same checkpoint after every control, every ``eval_every``
+of an isolated run and every ``CHECKPOINT_BATCHES`` batches of a batch control. The checkpoint
+(``checkpoint.py`` layout, the loop's meta) holds the concurrent run's whole state (simulator,
+synapses' running averages, the examples on show, every random stream, the loop's position, the
+traces so far), the evaluation history, the results of the controls done and the state of the
+control under way; ``neurosim run S --out D --resume`` continues from it and writes the same
+``metrics.json`` and ``history.csv`` as an uninterrupted run (timing keys aside).
 """
 from __future__ import annotations
 
@@ -22,23 +23,26 @@ import numpy as np
 from ..data import load_dataset
 from ..data.multimodal import modality_fields
 from ..model.tasks import busy_fraction, overlap_fraction
-from .checkpoint import (check_same_scenario, params_arrays, read_checkpoint, under, with_prefix,
-                         write_checkpoint)
+from .checkpoint import check_same_scenario, params_arrays, read_checkpoint, under, with_prefix
+from .loop import Job, run_loop, save
 from .multitask import ConcurrentRun, Evaluation, gradient_probe, port_blocks, task_specs
 from .multitask_controls import BatchControl, chance_level, control_status
 from .progress import Progress
 from .readout import eval_relax_config
-from .rundir import write_csv
 from .setup import make_network
 
 KIND = "multitask"
 CHECKPOINT = "checkpoint.npz"
+#: the loop's own history keys, left out of multitask's history.csv (its rows are evaluations at `time`)
+LOOP_KEYS = {"step", "train_loss", "seconds"}
 #: control label → the status key reported beside its figure
 STATUS_KEY = {"isolated_final": "isolated_status", "bp_final": "bp_status", "ep_sync_final": "ep_sync_status"}
 
 
-class MultitaskRun:
-    """Everything one multitask run holds, and the checkpoint that saves it."""
+class MultitaskRun(Job):
+    """Everything one multitask run holds, as the loop's job: a step is one evaluation interval."""
+
+    kind = KIND
 
     def __init__(self, scenario, run_dir: Path, progress: bool):
         self.scenario, self.run_dir, self.progress = scenario, Path(run_dir), progress
@@ -57,7 +61,21 @@ class MultitaskRun:
         self.done: dict[str, dict] = {}       # control key → {"scores", "residual", "failure"}
         self.phase = "concurrent"
         self._run_state = None                # the finished concurrent run's state, saved once
+        self._current = None                  # (key, control) of the control under way
+        self._resumed_current = None          # a restored control's saved state, until it is rebuilt
+        self._row = None                      # the evaluation the last stretch ended with
+        self._loop = (0, [])                  # the loop's (steps done, history) for the control phase
+        self._keys: set[str] = {"time"}        # the evaluation rows' columns
+        self._last = None
         self._clock = time.perf_counter()
+        every = mt["eval_every"]
+        self.n_steps = int(np.floor(mt["duration"] / every + 1e-9))  # evaluations after t = 0
+
+    @property
+    def columns(self) -> list[str]:
+        """history.csv: ``time``, then the evaluation's columns (every row has the same)."""
+        keys = self._keys.union(*self.history)  # rows of a resumed run arrive with the loop's history
+        return ["time"] + sorted(keys - LOOP_KEYS - {"time"})
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
@@ -69,35 +87,40 @@ class MultitaskRun:
         self.seconds[phase] += now - self._clock
         self._clock = now
 
-    def save(self, current: tuple[str, object] | None = None):
-        """Write the checkpoint: the concurrent run (and, in the control phase, the control
-        ``current = (key, control)`` under way)."""
+    def arrays(self) -> dict:
         self._tick("concurrent" if self.phase == "concurrent" else "controls")
-        run_arrays, run_meta = self._run_state or self.run.state_dict()
+        run_arrays, _ = self._run_state or self.run.state_dict()
         arrays = {**params_arrays(self.run.compiled.params()), **with_prefix("run/", run_arrays)}
-        meta = {"phase": self.phase, "history": self.history, "seconds": self.seconds, "run": run_meta,
-                "controls": self.done, "current": None}
-        if current is not None:
-            key, control = current
-            c_arrays, c_meta = control.state_dict()
-            arrays.update(with_prefix("current/", c_arrays))
-            meta["current"] = {"key": key, "state": c_meta}
-        write_checkpoint(self.path, arrays, meta, KIND, self.scenario.data)
+        if self._current is not None:
+            arrays.update(with_prefix("current/", self._current[1].state_dict()[0]))
+        return arrays
 
-    def restore(self) -> dict | None:
-        """Load the checkpoint; returns the saved control under way (``{key, state, arrays}``)."""
-        arrays, meta, saved = read_checkpoint(self.path, KIND)
-        check_same_scenario(self.path, saved, self.scenario.data)
+    def meta(self) -> dict:
+        _, run_meta = self._run_state or self.run.state_dict()
+        current = None
+        if self._current is not None:
+            key, control = self._current
+            current = {"key": key, "state": control.state_dict()[1]}
+        return {"phase": self.phase, "seconds": self.seconds, "run": run_meta, "controls": self.done,
+                "current": current}
+
+    def restore(self, arrays: dict, meta: dict) -> None:
         self.run.load_state_dict(under("run/", arrays), meta["run"])
-        self.history, self.seconds, self.done = meta["history"], meta["seconds"], meta["controls"]
-        self.phase = meta["phase"]
+        self.seconds, self.done, self.phase = meta["seconds"], meta["controls"], meta["phase"]
         if self.progress:
             where = (f"t = {self.run.sim.t:g}" if self.phase == "concurrent"
                      else f"the control phase ({len(self.done)} controls done)")
             print(f"resuming {self.scenario['name']} from {where}", file=sys.stderr)
-        if meta["current"] is None:
-            return None
-        return {**meta["current"], "arrays": under("current/", arrays)}
+        if meta["current"] is not None:
+            self._resumed_current = {**meta["current"], "arrays": under("current/", arrays)}
+
+    def save(self, current: tuple[str, object] | None = None):
+        """The loop's checkpoint, written from the control phase: the concurrent run's final
+        state, the controls done and ``current = (key, control)`` under way."""
+        self._current = current
+        done, history = self._loop
+        save(self, self.scenario, self.run_dir, done, history, self.seconds["concurrent"])
+        self._current = None
 
     # -- the concurrent run ----------------------------------------------------------------
     def scores(self, params) -> dict:
@@ -110,23 +133,49 @@ class MultitaskRun:
         row["eval_residual"] = ev.worst_residual
         return row
 
-    def record(self, t, params):
-        row = {"time": t, **self.scores(params)}
+    def _evaluate(self, t, params):
+        self._row = {"time": t, **self.scores(params)}
         if self.mt["gradient_probe"]:
-            row["grad_cosine_to_bp"] = gradient_probe(self.run, params, self.probe_batch)
-        self.history.append(row)
-        columns = ["time"] + sorted({c for r in self.history for c in r} - {"time"})
-        write_csv(self.run_dir / "history.csv", self.history, columns)
-        self.save()
+            self._row["grad_cosine_to_bp"] = gradient_probe(self.run, params, self.probe_batch)
 
-    def concurrent(self):
+    def _advance(self, until: float) -> dict:
+        """Run the concurrent run to ``until`` and return the evaluation made there."""
+        self._row = None
+        total = self.n_steps
+        self.run.run(self._evaluate, self.mt["eval_every"], until=until,
+                     step_fn=None if self.bar is None else lambda frac: self.bar.update(frac * total))
+        row, self._row = self._row, None
+        return row
+
+    def initial(self) -> dict:
+        return self._seen(self._advance(0.0))
+
+    def step(self, i: int):
+        self._last = self._advance((i + 1) * self.mt["eval_every"])
+
+    def record(self, i: int) -> dict:
+        return self._seen(self._last)
+
+    def _seen(self, row: dict) -> dict:
+        self._keys |= set(row)
+        return row
+
+    def note(self, row: dict, loss_name: str = "loss") -> str:
+        return f"t = {row['time']:g}"
+
+    def final(self, history: list[dict]) -> dict:
+        self.history = history
+        self._loop = (self.n_steps, history)
         if self.phase == "concurrent":
-            self.run.run(self.record, self.mt["eval_every"], self.progress)
+            self.run.run()  # the horizon's remainder after the last evaluation, if any
             self._tick("concurrent")
             self.phase = "controls"
         else:
             self.run.run()  # already at the horizon: only gathers the traces
         self._run_state = self.run.state_dict()
+        if self.phase == "controls":
+            self.controls(self._resumed_current)
+        return self.metrics()
 
     # -- the controls ------------------------------------------------------------------------
     def plan(self) -> list[str]:
@@ -252,24 +301,14 @@ def check_resume(scenario, run_dir) -> None:
 
 
 def run_multitask(scenario, progress: bool, run_dir, resume: bool):
-    """The ``multitask`` runner: returns (metrics, traces, extra) for :func:`run_scenario`.
-    ``checkpoint.npz`` is this runner's own (it also holds the final weights the plots read)."""
+    """The ``multitask`` runner on the one loop: returns (metrics, traces, extra) for
+    :func:`run_scenario`. ``checkpoint.npz`` also holds the final weights the plots read."""
     mt = MultitaskRun(scenario, run_dir, progress)
-    current = None
-    if resume and mt.path.exists():
-        current = mt.restore()
-    elif resume and progress:
-        print(f"no checkpoint in {run_dir}; starting from t = 0", file=sys.stderr)
-    mt.concurrent()
-    if mt.phase == "controls":
-        mt.controls(current)
-    else:
-        mt.save()
-    metrics = mt.metrics()
+    result = run_loop(mt, scenario, run_dir, resume, total=mt.n_steps, every=1, progress=progress,
+                      label="concurrent", unit="evaluation")
+    metrics = result.metrics
     if mt.mt["division_of_labour"]:  # who does what, on the final weights (division_of_labour.py)
         from .division_of_labour import write_division
         metrics["division_of_labour"] = write_division(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train,
                                                        mt.test, mt.relax, mt.n_eval, mt.ports, grad_batch=mt.mt["division_batch"])
-    columns = ["time"] + sorted({c for row in mt.history for c in row} - {"time"})
-    write_csv(Path(run_dir) / "history.csv", mt.history, columns)
     return metrics, mt.run.traces(), {}
