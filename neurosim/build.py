@@ -20,8 +20,8 @@ import numpy as np
 from .model.activations import STATE_BOUNDS, activation_id
 from .model.network import Network, Params
 
-COST_NONE, COST_MSE, COST_CE = 0, 1, 2
-COSTS = {"mse": COST_MSE, "ce": COST_CE}
+#: a block's nudge cost code in the kernels (0: not nudged)
+COSTS = {"mse": 1, "ce": 2}
 
 
 @dataclass
@@ -52,6 +52,8 @@ class Compiled:
     bias: np.ndarray         # (N,) bias buffer (dtype)
     #: idle simulators of this network, by (scheduler, dt, integrator) (engine.simulator.acquire_simulator)
     sim_pool: dict = field(default_factory=dict, repr=False, compare=False)
+    #: this network for G·P particles, by G, sharing its buffers (engine.groups.grouped)
+    grouped: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_blocks(self) -> int:

@@ -17,27 +17,20 @@ rows back in the P-particle layout.
 from __future__ import annotations
 
 import dataclasses
-import weakref
 
 import numpy as np
 
 from ..build import Compiled
 from .simulator import Simulator, acquire_simulator
 
-_GROUPED: dict = {}
-
-
 def grouped(compiled: Compiled, groups: int) -> Compiled:
-    """``compiled`` for ``groups``·P particles, sharing its weight and bias buffers (cached per
-    network and group count while the network lives)."""
-    key = (id(compiled), int(groups))
-    hit = _GROUPED.get(key)
-    if hit is not None and hit[0]() is compiled and hit[1].w is compiled.w and hit[1].bias is compiled.bias:
-        return hit[1]
-    for k in [k for k, (ref, _) in _GROUPED.items() if ref() is None]:
-        del _GROUPED[k]
-    twin = dataclasses.replace(compiled, n_particles=compiled.n_particles * int(groups), sim_pool={})
-    _GROUPED[key] = (weakref.ref(compiled), twin)
+    """``compiled`` for ``groups``·P particles, sharing its weight and bias buffers (kept on the
+    network itself, remade if its buffers were replaced)."""
+    hit = compiled.grouped.get(int(groups))
+    if hit is not None and hit.w is compiled.w and hit.bias is compiled.bias:
+        return hit
+    twin = dataclasses.replace(compiled, n_particles=compiled.n_particles * int(groups), sim_pool={}, grouped={})
+    compiled.grouped[int(groups)] = twin
     return twin
 
 

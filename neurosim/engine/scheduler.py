@@ -76,7 +76,7 @@ class TickScheduler:
         sim.events.advance(n_ev)
         sim.t = sim.t + done * self.dt
         if status == loops.DIVERGED:
-            sim.diverged(bad)
+            sim.stop_diverged(bad)
         self.ticks_done += done
 
     def state_dict(self) -> tuple[dict, dict]:
@@ -135,7 +135,7 @@ class PoissonScheduler:
             self.draw_pos[b] = 0
         elif status == loops.DIVERGED:
             sim.t = t
-            sim.diverged(b)
+            sim.stop_diverged(b)
         return False
 
     #: the clocks: pending update times (a heap), the pre-drawn intervals, each block's last update

@@ -182,9 +182,6 @@ class Simulator:
                              f"got shape {scale.shape}")
         self.lam_scale[...] = scale
 
-    def set_lambda(self, block, lam):
-        self.lam_amp[self._id(block)] = lam
-
     def clear_nudge(self, block):
         self.nudge_cost[self._id(block)] = 0
 
@@ -205,7 +202,8 @@ class Simulator:
             self.probes.end()
         return self
 
-    def diverged(self, b: int):
+    def stop_diverged(self, b: int):
+        """Raise SimulationDiverged naming block ``b``, the time and the scheduler."""
         raise SimulationDiverged(
             f"block {self.c.names[b]!r} became non-finite (NaN or Inf) at t = {self.t:.6g} "
             f"under the {self.scheduler_name} scheduler; lower dt or the weight gains")
@@ -316,7 +314,7 @@ class Simulator:
         sch.ticks_done += ticks
         self.t = float(t)
         if status == DIVERGED:
-            self.diverged(bad)
+            self.stop_diverged(bad)
         return float(res) if res >= 0 else None
 
     def traces(self) -> dict[str, np.ndarray]:
