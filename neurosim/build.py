@@ -168,11 +168,12 @@ def build(net: Network, params: Params, n_particles: int = 1, dtype=np.float64) 
 
 
 def compiled_for(cache: dict, net: Network, params: Params, n_particles: int, dtype=np.float64) -> Compiled:
-    """A compiled copy of ``net`` per particle count, kept in ``cache`` and refreshed with
-    ``params`` on every call (training loops re-use buffers instead of rebuilding per batch)."""
-    c = cache.get(n_particles)
+    """A compiled copy of ``net`` per (particle count, dtype), kept in ``cache`` and refreshed
+    with ``params`` on every call (training loops re-use buffers instead of rebuilding per batch)."""
+    key = (int(n_particles), np.dtype(dtype).str)
+    c = cache.get(key)
     if c is None:
-        c = cache[n_particles] = build(net, params, n_particles, dtype)
+        c = cache[key] = build(net, params, n_particles, dtype)
     else:
         c.load_params(params)
     return c

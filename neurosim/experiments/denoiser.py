@@ -79,6 +79,7 @@ class NetworkDenoiser:
     view: str = "relax"
     seed: int = 0
     _compiled: dict = field(default_factory=dict, repr=False)
+    _layers: list | None = field(default=None, repr=False)
     _sims: dict = field(default_factory=dict, repr=False)
     n_relaxations: int = 0
 
@@ -108,10 +109,10 @@ class NetworkDenoiser:
         return compiled_for(self._compiled, self.net, self.params, p)
 
     def layers(self) -> list[str]:
-        if "layers" not in self._compiled:
+        if self._layers is None:
             from ..learning.estimators import layered_order
-            self._compiled["layers"] = layered_order(self.net, {self.input_block: None}, self.output_block)
-        return self._compiled["layers"]
+            self._layers = layered_order(self.net, {self.input_block: None}, self.output_block)
+        return self._layers
 
     # -- training -------------------------------------------------------------------------------
     def problem(self, x, u, cond, target, seed: int = 0):
