@@ -272,6 +272,13 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
         from .division_of_labour import write_division
         metrics["division_of_labour"] = write_division(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train,
                                                        mt.test, mt.relax, mt.n_eval, mt.ports, grad_batch=mt.mt["division_batch"])
+    if mt.mt.get("sample"):  # the lump's own reverse process, on the final weights (lump_generation_eval.py)
+        from .lump_generation_eval import write_samples
+        t0 = time.perf_counter()
+        metrics["sampling"] = write_samples(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train, mt.test,
+                                            mt.relax, mt.n_eval, mt.ports, mt.mt["sample"],
+                                            scenario.seed_sequence("training").spawn(1)[0])
+        metrics["sampling_wall_seconds"] = time.perf_counter() - t0
     columns = ["time"] + sorted({c for row in mt.history for c in row} - {"time"})
     write_csv(Path(run_dir) / "history.csv", mt.history, columns)
     return metrics, mt.run.traces(), {}
