@@ -65,6 +65,10 @@ def _task(d):
     (lambda d: d["multitask"]["sample"].update(sampler="heun"), "multitask.sample.sampler"),
     (lambda d: d["multitask"]["sample"].update(guidance=[-1.0]), "multitask.sample.guidance"),
     (lambda d: d["multitask"]["sample"].update(stepz=4), "multitask.sample.stepz"),
+    (lambda d: d["multitask"].update(judge=["classify"]), "multitask.judge[0]"),
+    (lambda d: d["tasks"].append(dict(d["tasks"][0], name="imagine", condition=["cls_label"], condition_data=["label"],
+                                      target=["cls_image"], target_data=["image"], metric="mse")),
+     "multitask.gradient_probe"),
 ])
 def test_bad_noise_level_declarations_name_the_key(change, key):
     data = _data()
@@ -124,3 +128,29 @@ def test_the_noise_level_task_learns_and_the_run_samples_through_its_ports(tmp_p
     with np.load(tmp_path / "on" / "lump_trajectory.npz") as z:
         assert z["trajectory"].shape == (5, 20, 64) and z["estimates"].shape == (4, 20, 64)
     json.dumps(learned)  # metrics.json-ready
+
+
+def test_judged_accuracy_reads_the_class_of_an_image_answer():
+    """label → image with W = the class-mean images: every answer is its class's mean image,
+    which the judge (96.9 % on real digits) reads as its class; with W = 0 every answer is the
+    same blank image, one class."""
+    from neurosim.data import load_dataset
+    from neurosim.experiments.judged_images import judged_accuracy
+    from neurosim.experiments.lump_sampling import judge
+    from neurosim.model.network import Network
+    from neurosim.model.tasks import TaskSpec
+    ds = load_dataset("digits", seed=0)
+    net = Network()
+    net.add_block("label", 10, "identity")
+    net.add_block("image", 64, "identity")
+    net.add_projection("label", "image")
+    params = net.init_params(np.random.default_rng(0))
+    params.weights["label->image"][...] = np.stack([ds.x_train[ds.y_train == c].mean(0) for c in range(10)])
+    params.biases["image"][...] = 0.0
+    task = TaskSpec("imagine", ("label",), ("label",), ("image",), ("image",))
+    data = {"label": np.eye(10)[ds.y_test], "image": ds.x_test, "_y": ds.y_test}
+    relax = {"scheduler": "sync", "dt": 0.2, "integrator": "exp", "duration": 40.0, "tol": 1e-9}
+    clf = judge(ds.x_train, ds.y_train)
+    assert judged_accuracy(net, params, task, data, relax, 200, ["label", "image"], clf) > 0.95
+    params.weights["label->image"][...] = 0.0
+    assert judged_accuracy(net, params, task, data, relax, 200, ["label", "image"], clf) < 0.2

@@ -70,13 +70,17 @@ class Evaluation:
         return self.probe(net, params, ports, probe, metric, data, relax, n_eval)
 
     def probe(self, net, params, ports, probe: TaskSpec, metric: str, data: dict, relax: dict, n_eval: int) -> float:
-        """Clamp ``probe``'s conditions (its own ``condition_values``, from the fixed stream) on the
-        first ``n_eval`` examples, relax, score its targets."""
+        """Score ``probe``'s targets at :meth:`answer`."""
+        states, sub = self.answer(net, params, ports, probe, data, relax, n_eval)
+        return score(metric, states, probe.target, probe.target_fields, sub)
+
+    def answer(self, net, params, ports, probe: TaskSpec, data: dict, relax: dict, n_eval: int):
+        """(states, examples): clamp ``probe``'s conditions (its own ``condition_values``, from the
+        fixed stream) on the first ``n_eval`` examples and relax."""
         sub = {k: v[:n_eval] for k, v in data.items()}
         clamps = silent(ports, set(probe.blocks), len(sub["_y"]), net)
         clamps.update(probe.condition_values(sub, slice(None), np.random.default_rng(12345)))
-        states = self.free_equilibrium(net, params, clamps, relax)
-        return score(metric, states, probe.target, probe.target_fields, sub)
+        return self.free_equilibrium(net, params, clamps, relax), sub
 
     def task(self, net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int, ports=()) -> float:
         return self.probe(net, params, ports, task.evaluated(), task.metric, data, relax, n_eval)

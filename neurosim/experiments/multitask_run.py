@@ -57,6 +57,7 @@ class MultitaskRun:
         self.done: dict[str, dict] = {}       # control key → {"scores", "residual", "failure"}
         self.phase = "concurrent"
         self._run_state = None                # the finished concurrent run's state, saved once
+        self._judge = None                    # the judging classifier of multitask.judge, fitted once
         self._clock = time.perf_counter()
 
     # -- checkpoints ------------------------------------------------------------------------
@@ -189,6 +190,9 @@ class MultitaskRun:
             scores = {str(k): ev.task(self.net, params, self.tasks[k], self.test, self.relax, self.n_eval, self.ports)
                       for k in scored} if failure is None else {}
             self.done[key] = {"scores": scores, "residual": ev.worst_residual, "failure": failure}
+            if failure is None:  # multitask.judge: the image answers judged by class (judged_images.py)
+                self.done[key]["judged"] = {str(k): self.judged(params, k) for k in scored
+                                            if self.tasks[k].name in self.mt["judge"]}
             if isinstance(control, BatchControl) and control.rule == "bp":
                 self.done[key]["excluded_fraction"] = control.excluded / (len(control.order) * control.batch)
                 self.done[key]["skipped_batches"] = control.skipped
@@ -196,6 +200,15 @@ class MultitaskRun:
         bar.finish(f"{len(plan)}/{len(plan)} controls".ljust(36))
         self.phase = "done"
         self.save()
+
+    def judged(self, params, k: int) -> float:
+        """Task k's judged accuracy on ``params`` (the judging classifier fitted once)."""
+        from .judged_images import judged_accuracy
+        from .lump_sampling import judge
+        if self._judge is None:
+            self._judge = judge(self.train["image"], self.train["_y"])
+        return judged_accuracy(self.net, params, self.tasks[k], self.test, self.relax, self.n_eval, self.ports,
+                               self._judge)
 
     def _name(self, key: str) -> str:
         label, _, k = key.partition("/")
@@ -222,6 +235,9 @@ class MultitaskRun:
             key = f"reverse/{entry['name']}/{entry['metric']}"
             metrics["reverse"][entry["name"]] = {"metric_name": entry["metric"], "initial": initial[key],
                                                  "final": final[key]}
+        for k, task in enumerate(tasks):
+            if task.name in self.mt["judge"]:
+                metrics["tasks"][task.name]["judged_accuracy"] = self.judged(run.compiled.params(), k)
         for ckey in self.plan():
             result = self.done[ckey]
             label, _, k = ckey.partition("/")
@@ -234,6 +250,8 @@ class MultitaskRun:
                 entry = metrics["tasks"][task.name]
                 entry[label] = value if status == "ok" else None  # never a failure's figure as a result
                 entry[STATUS_KEY[label]] = status
+                if str(k) in result.get("judged", {}):
+                    entry[f"{label.removesuffix('_final')}_judged_accuracy"] = result["judged"][str(k)]
                 if "excluded_fraction" in result:  # bp: examples whose free state was no strict minimum
                     entry["bp_excluded_fraction"] = result["excluded_fraction"]
                     entry["bp_skipped_batches"] = result["skipped_batches"]

@@ -112,6 +112,8 @@ MULTITASK = Table({
     "division_of_labour": Field((bool,), False, doc="block × task map: score drop when a block is silenced, "
                                 "share of each task's exact gradient per block"),
     "division_batch": Field((int,), 32, check=positive_int, doc="training examples of the map's gradient shares"),
+    "judge": Field((list,), [], check=string_list,
+                   doc="tasks whose image answer is also scored by a judging classifier (judged_accuracy)"),
     # generation by the lump's own reverse process (experiments/lump_generation_eval.py), on the final weights
     "sample": SAMPLE,
 }, default="absent")
@@ -182,6 +184,20 @@ def check_multitask(data, path):
             if section == "tasks":
                 _check_noise_level(data, path, key, t)
     _check_sample(data, path)
+    if data["multitask"]["gradient_probe"]:
+        # the probe clamps every task's conditions at once and nudges every target
+        cond = {b: t["name"] for t in data["tasks"] for b in t["condition"]}
+        for t in data["tasks"]:
+            both = [b for b in t["target"] if b in cond]
+            if both:
+                raise ScenarioError(path, "multitask.gradient_probe",
+                                    f"expected false: block {both[0]!r} is task {t['name']!r}'s target and task "
+                                    f"{cond[both[0]]!r}'s condition, and the probe clamps every task at once")
+    for i, name in enumerate(data["multitask"]["judge"]):
+        t = next((t for t in data["tasks"] if t["name"] == name), None)
+        if t is None or t["target_data"] != ["image"] or data["multitask"]["dataset"] != "digits":
+            raise ScenarioError(path, f"multitask.judge[{i}]",
+                                f"expected the name of a task whose one target shows 'image' (digits), got {name!r}")
     if data["plasticity"]["rule"] in taking_holomorphic():
         require_holomorphic(data, path, "plasticity.rule", data["plasticity"]["rule"])
     relax = data["multitask"]["eval_relax"]
