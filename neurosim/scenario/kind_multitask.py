@@ -35,7 +35,7 @@ NOISE_LEVEL = Table({
     "level": Field((str,), REQUIRED, doc="condition block clamped to e(u(σ)); its condition_data is \"level\""),
     "sigma": Field((list,), [0.02, 2.0], check=number_list,
                    doc="[σ_min, σ_max]: ln σ ~ U(ln σ_min, ln σ_max), u(σ) = ln(σ/σ_min)/ln(σ_max/σ_min)"),
-    "embedding": Field((str,), "fourier", choices=EMBEDDINGS),
+    "embedding": Field((str,), "fourier", choices=EMBEDDINGS, doc="the level's embedding e(u) (generative/embedding.py):"),
     "n_embed": Field((int,), 4, check=positive_int, doc="frequencies (fourier: 2n + 1 features) or bins"),
     "eval_sigma": Field((float,), 0.5, check=positive, doc="the one σ of the held-out evaluation's MSE"),
 }, default="absent")
@@ -43,11 +43,11 @@ NOISE_LEVEL = Table({
 SAMPLE = Table({
     "task": Field((str,), REQUIRED, doc="the noise_level task whose ports sample"),
     "sampler": Field((str,), "euler", choices=LUMP_SAMPLERS,
-                     doc="probability-flow ODE Euler step, or Euler-ancestral"),
+                     doc="the reverse-process update, the probability-flow ODE's Euler step or Euler-ancestral:"),
     "steps": Field((int,), 18, check=positive_int, doc="noise levels of the Karras grid σ_max … σ_min, then 0"),
     "guidance": Field((list,), [1.0], check=number_list,
                       doc="classifier-free guidance weights w, one set of samples each (the first: the sample grid)"),
-    "per_class": Field((int,), 20, check=positive_int),
+    "per_class": Field((int,), 20, check=positive_int, doc="samples of every class, each conditioned on a held-out example's condition"),
     "warm": Field((float,), 10.0, check=positive, doc="relaxation per step, in τ (the first step: eval_relax.duration)"),
 }, default="absent")
 
@@ -55,7 +55,7 @@ TASK = Table({
     "name": Field((str,), REQUIRED),
     "condition": Field((list,), REQUIRED, check=string_list, doc="blocks clamped to data"),
     "condition_data": Field((list,), REQUIRED, check=string_list,
-                            doc="data field of each condition block (image, top, bottom, label, code)"),
+                            doc="data field of each condition block (image, top, bottom, label, code; level: a noise_level task's embedding)"),
     "condition_noise": Field((list,), [], check=number_list,
                              doc="std of fresh Gaussian noise added to each condition block (denoising)"),
     "target": Field((list,), REQUIRED, check=string_list, doc="blocks nudged toward data"),
