@@ -154,3 +154,20 @@ def test_judged_accuracy_reads_the_class_of_an_image_answer():
     assert judged_accuracy(net, params, task, data, relax, 200, ["label", "image"], clf) > 0.95
     params.weights["label->image"][...] = 0.0
     assert judged_accuracy(net, params, task, data, relax, 200, ["label", "image"], clf) < 0.2
+
+
+def test_sampling_and_judging_are_deterministic_and_resume_to_the_same_figures(tmp_path):
+    """Same scenario and seed → the same metrics (timings aside); a resume from the finished
+    run's checkpoint recomputes the sampling and the judged accuracies to the same figures."""
+    from neurosim.experiments.multitask_run import run_multitask
+    from neurosim.experiments.rundir import metrics_without_timing
+    sc = _tiny_generative(0.004)
+    data = copy.deepcopy(sc.data)
+    data["multitask"].update(isolated=True, judge=["generate"])
+    sc = from_dict(data, "tiny_generative")
+    a, _, _ = run_multitask(sc, False, tmp_path / "a", False)
+    b, _, _ = run_multitask(sc, False, tmp_path / "b", False)
+    again, _, _ = run_multitask(sc, False, tmp_path / "a", True)
+    entry = a["tasks"]["generate"]
+    assert 0.0 <= entry["judged_accuracy"] <= 1.0 and 0.0 <= entry["isolated_judged_accuracy"] <= 1.0
+    assert metrics_without_timing(a) == metrics_without_timing(b) == metrics_without_timing(again)
