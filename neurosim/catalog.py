@@ -110,10 +110,10 @@ CATALOG: dict[str, Entry] = {
                "multitask.sample.steps=8", "multitask.sample.guidance=[1.0]"),
         quick_seconds=47.0, out="runs/brain_generative"),
     "brain_bidirectional": Entry(
-        "run", 2700.0, "not timed whole: two tasks on a smaller network than brain_multitask's; 10 000 τ "
-        "of the concurrent run and of each task alone: 108-111 s CPU, 3.5-9 min wall at load 5-9 "
-        "(docs/hypothesis.md §13); the bp and EP controls not timed; the quick variant: 18 s CPU, 39 s wall "
-        "at load 7.5",
+        "run", 2700.0, "not timed whole: two tasks on a smaller network than brain_multitask's; its "
+        "40 000 τ concurrent run and each task alone (controls=[]): 313-349 s CPU, 10.6-24.5 min wall at "
+        "load 1-9 (docs/hypothesis.md §13); the bp and EP controls not timed; the quick variant: 18 s CPU, "
+        "39 s wall at load 7.5",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=18.0, out="runs/brain_bidirectional"),
     "digits_ep_peers": Entry("run", 5.0, "measured: 4.6 s user + 0.4 s sys, 5.5 s wall at load 3"),
