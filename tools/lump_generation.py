@@ -1,14 +1,14 @@
 #!/usr/bin/env python
 """Train the lump with a noise-level denoising task concurrently with the others, then let it
-sample p(image | label) by its own reverse process (docs/hypothesis.md §11).
+sample p(image | label) by its own reverse process (docs/hypothesis.md §11) — a guidance sweep,
+or sampling only from saved weights. ``neurosim run scenarios/brain_generative.toml`` does the
+same through ``[multitask.sample]``; this tool adds ``--params`` (no training) and the sweep.
 
     python tools/lump_generation.py [--scenario scenarios/brain_generative.toml] [--out runs/lump_gen]
                                     [--set KEY=VALUE ...] [--per-class 20] [--steps 18] [--guidance 0 1]
 
-The scenario's ``generate`` task becomes a :class:`~neurosim.experiments.noise_level_task.NoiseLevelTask`
-(its noisy-image port ``gen_noisy`` shows x₀ + σε with ln σ ~ U(ln σ_min, ln σ_max), the level
-port ``gen_level`` e(u(σ))), the concurrent run learns every task online as ``kind = "multitask"``
-does, and on the final weights:
+The scenario's noise-level task (a ``[[tasks]]`` entry with a ``noise_level`` table) is learned
+online with the others as ``kind = "multitask"`` does, and on the final weights:
 
 * classification accuracy and the denoising error at σ = 0.1, 0.5, 1, 2 (held-out digits);
 * samples from the network's reverse process (``experiments/lump_sampling.py``) for every class,
@@ -20,7 +20,6 @@ OUT/lump_trajectory.npz, OUT/lump_generation.json, OUT/params.npz and the report
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -30,32 +29,10 @@ import numpy as np
 import neurosim.api as ns
 from neurosim.data import load_dataset
 from neurosim.data.multimodal import modality_fields
-from neurosim.experiments.lump_sampling import LumpDenoiser, LumpPorts, judge, sample, sample_metrics
-from neurosim.experiments.multitask import ConcurrentRun, Evaluation, port_blocks, score, silent, task_specs
-from neurosim.experiments.setup import make_network
+from neurosim.experiments.lump_generation_eval import denoise_errors, sample_study, save_samples
+from neurosim.experiments.multitask import ConcurrentRun, Evaluation, port_blocks, task_specs
 from neurosim.experiments.noise_level_task import NoiseLevelTask
-from neurosim.model.tasks import TaskSpec
-
-
-def noise_level_tasks(scenario, name="generate", noisy="gen_noisy", level="gen_level", sigma=(0.02, 2.0)):
-    tasks = []
-    for t in task_specs(scenario):
-        if t.name == name:
-            base = {f.name: getattr(t, f.name) for f in dataclasses.fields(TaskSpec)}
-            base.update(condition=t.condition + (level,), condition_fields=t.condition_fields + ("level",),
-                        condition_noise=())
-            t = NoiseLevelTask(**base, noisy_block=noisy, level_block=level, sigma_min=sigma[0], sigma_max=sigma[1])
-        tasks.append(t)
-    return tasks
-
-
-def denoise_error(net, params, task: NoiseLevelTask, data, relax, n_eval, ports, sigma) -> float:
-    t = dataclasses.replace(task, fixed_sigma=sigma)
-    sub = {k: v[:n_eval] for k, v in data.items()}
-    clamps = silent(ports, set(t.blocks), len(sub["_y"]), net)
-    clamps.update(t.condition_values(sub, slice(None), np.random.default_rng(12345)))
-    states = Evaluation().free_equilibrium(net, params, clamps, relax)
-    return score("mse", states, t.target, t.target_fields, sub)
+from neurosim.experiments.setup import make_network
 
 
 def main() -> int:
@@ -74,8 +51,10 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     mt = scenario["multitask"]
-    tasks = noise_level_tasks(scenario)
-    gen = next(t for t in tasks if isinstance(t, NoiseLevelTask))
+    tasks = task_specs(scenario)
+    gen = next((t for t in tasks if isinstance(t, NoiseLevelTask)), None)
+    if gen is None:
+        raise SystemExit(f"{args.scenario}: no [[tasks]] entry with a noise_level table")
     ds = load_dataset(mt["dataset"], seed=mt["split_seed"])
     train, test = modality_fields(ds, scenario.rng("data"), mt["code_dim"], mt["code_noise"])
     net = make_network(scenario["network"])
@@ -97,37 +76,17 @@ def main() -> int:
              **{f"bias/{k}": v for k, v in params.biases.items()})
     ev = Evaluation()
     result = {"scenario": scenario["name"], "duration": mt["duration"], "concurrent_wall_seconds": wall,
-              "tasks": {}, "denoise_mse": {}, "sampling": {}}
-    for t in tasks:
-        if not isinstance(t, NoiseLevelTask):
-            result["tasks"][t.name] = {"metric": t.metric, "initial": ev.task(net, params0, t, test, relax, n_eval, ports),
-                                       "final": ev.task(net, params, t, test, relax, n_eval, ports)}
-    for s in (0.1, 0.5, 1.0, 2.0):
-        result["denoise_mse"][str(s)] = denoise_error(net, params, gen, test, relax, n_eval, ports, s)
-    clf = judge(train["image"], train["_y"])
-    labels = np.repeat(np.arange(10), args.per_class)
-    cond = {"gen_label": np.eye(10)[labels]}
-    lp = LumpPorts(noisy=gen.noisy_block, estimate=gen.target[0], condition={"gen_label": "label"},
-                   level=gen.level_block, embedding=gen.embedding, n_embed=gen.n_embed,
-                   sigma_range=(gen.sigma_min, gen.sigma_max), silent=tuple(b for b in ports if b not in gen.blocks))
-    first = None
-    for w in args.guidance:
-        t1 = time.perf_counter()
-        den = LumpDenoiser(net, params, lp, relax, warm=args.warm)
-        res = sample(den, cond, len(labels), np.random.default_rng(0), sampler=args.sampler, n_steps=args.steps,
-                     sigma_min=gen.sigma_min, sigma_max=gen.sigma_max, guidance=w)
-        m = sample_metrics(res["samples"], labels, test["image"], test["_y"], clf)
-        m.update(wall_seconds=time.perf_counter() - t1, relaxations=den.n_relaxations,
-                 residual_max=den.worst_residual, sampler=args.sampler, steps=args.steps)
-        result["sampling"][f"guidance_{w:g}"] = m
-        print(f"guidance {w:g}: judge accuracy {m['judge_accuracy']:.3f}, diversity ratio "
+              "tasks": {t.name: {"metric": t.metric, "initial": ev.task(net, params0, t, test, relax, n_eval, ports),
+                                 "final": ev.task(net, params, t, test, relax, n_eval, ports)} for t in tasks},
+              "denoise_mse": denoise_errors(net, params, gen, test, relax, n_eval, ports)}
+    options = {"sampler": args.sampler, "steps": args.steps, "guidance": args.guidance,
+               "per_class": args.per_class, "warm": args.warm}
+    sampling, first = sample_study(net, params, gen, train, test, relax, ports, options, 0)
+    result["sampling"] = sampling
+    for w, m in sampling["guidance"].items():
+        print(f"guidance {w}: judge accuracy {m['judge_accuracy']:.3f}, diversity ratio "
               f"{m['diversity_ratio_mean']:.3f}, MMD² {m['mmd2_mean']:.4f}, W2 {m['w2_mean']:.3f}")
-        if first is None:
-            first = res
-            np.savez(out / "samples.npz", samples=np.clip(res["samples"], 0, 1), reference=test["image"][:200],
-                     labels=labels)
-            np.savez(out / "lump_trajectory.npz", trajectory=res["trajectory"], estimates=res["estimates"],
-                     sigmas=res["sigmas"], labels=labels)
+    save_samples(out, first, test)
     (out / "lump_generation.json").write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "sampling"}, indent=1))
     from neurosim.plotting import plot_and_report

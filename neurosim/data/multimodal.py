@@ -6,6 +6,10 @@ From a classification data set of images this makes, per example, the fields
 * ``label`` — the one-hot class;
 * ``code`` — a third modality: a fixed random code of the class, c_y ∈ {0, 1}^m drawn once per class,
   plus Gaussian noise of standard deviation ``code_noise`` drawn per example.
+
+A task may also clamp a block to a value it makes itself rather than reads from the example
+(:data:`TASK_MADE`): ``level``, the noise-level embedding e(u(σ)) of the σ a noise-level task drew
+for the example (``experiments/noise_level_task.py``). Such a field is a condition, never a target.
 """
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ import numpy as np
 from .datasets import Dataset, one_hot
 
 FIELDS = ("image", "top", "bottom", "label", "code")
+#: condition fields a task makes per example instead of reading them from the data
+TASK_MADE = {"level": "the noise-level embedding e(u(σ)) of a task with a noise_level table"}
+CONDITION_FIELDS = FIELDS + tuple(TASK_MADE)
 
 
 def modality_fields(ds: Dataset, rng: np.random.Generator, code_dim: int = 16,

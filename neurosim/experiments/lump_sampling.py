@@ -170,7 +170,7 @@ def sample_metrics(samples, labels, test_x, test_y, classifier) -> dict:
         entry = {"diversity": div_s, "diversity_real": div_r, "diversity_ratio": div_s / div_r if div_r else np.nan,
                  "mmd2": mmd(s, r) if len(s) > 1 else np.nan,
                  "w2": w2(s, r[:len(s)]) if len(r) >= len(s) else np.nan}
-        out["per_class"][int(c)] = entry
+        out["per_class"][str(int(c))] = entry  # str: as metrics.json reads it back
         ratios.append(entry["diversity_ratio"])
         mmds.append(entry["mmd2"])
         w2s.append(entry["w2"])

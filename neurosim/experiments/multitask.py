@@ -25,16 +25,20 @@ from ..learning.reference import implicit_gradient
 from ..model.network import Params
 from ..model.tasks import TaskSpec, timeline
 from .multitask_timeline import TimelineCompiler, switches
+from .noise_level_task import noise_level_task
 from .progress import Progress
 from .readout import eval_relax_config, free_equilibrium, relax_clamped
 from .setup import make_network
 
 
 def task_specs(scenario) -> list[TaskSpec]:
-    return [TaskSpec(t["name"], tuple(t["condition"]), tuple(t["condition_data"]), tuple(t["target"]),
-                     tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]),
-                     scenario["plasticity"]["beta"], t["period"], t["cost"], tuple(t["condition_noise"]),
-                     t["fade"]) for t in scenario["tasks"]]
+    """The ``[[tasks]]``; an entry with a ``noise_level`` table is a ``NoiseLevelTask``."""
+    specs = [TaskSpec(t["name"], tuple(t["condition"]), tuple(t["condition_data"]), tuple(t["target"]),
+                      tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]),
+                      scenario["plasticity"]["beta"], t["period"], t["cost"], tuple(t["condition_noise"]),
+                      t["fade"]) for t in scenario["tasks"]]
+    return [noise_level_task(s, t["noise_level"]) if t.get("noise_level") else s
+            for s, t in zip(specs, scenario["tasks"])]
 
 
 # -- evaluation: the free equilibrium with the conditions clamped ---------------------------
@@ -58,18 +62,25 @@ class Evaluation:
                data: dict, relax: dict, n_eval: int, noise=()) -> float:
         """Clamp ``condition`` to data (other ports silent; condition noise drawn from a fixed
         stream so every evaluation sees the same corruption), relax, score the ``target`` blocks."""
-        sub = {k: v[:n_eval] for k, v in data.items()}
-        n = len(sub["_y"])
-        clamps = silent(ports, set(condition) | set(target), n, net)
         probe = TaskSpec("eval", tuple(condition), tuple(condition_fields), tuple(target), tuple(target_fields),
                          condition_noise=tuple(noise))
+        return self.probe(net, params, ports, probe, metric, data, relax, n_eval)
+
+    def probe(self, net, params, ports, probe: TaskSpec, metric: str, data: dict, relax: dict, n_eval: int) -> float:
+        """Score ``probe``'s targets at :meth:`answer`."""
+        states, sub = self.answer(net, params, ports, probe, data, relax, n_eval)
+        return score(metric, states, probe.target, probe.target_fields, sub)
+
+    def answer(self, net, params, ports, probe: TaskSpec, data: dict, relax: dict, n_eval: int):
+        """(states, examples): clamp ``probe``'s conditions (its own ``condition_values``, from the
+        fixed stream) on the first ``n_eval`` examples and relax."""
+        sub = {k: v[:n_eval] for k, v in data.items()}
+        clamps = silent(ports, set(probe.blocks), len(sub["_y"]), net)
         clamps.update(probe.condition_values(sub, slice(None), np.random.default_rng(12345)))
-        states = self.free_equilibrium(net, params, clamps, relax)
-        return score(metric, states, target, target_fields, sub)
+        return self.free_equilibrium(net, params, clamps, relax), sub
 
     def task(self, net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int, ports=()) -> float:
-        return self.blocks(net, params, ports, task.condition, task.condition_fields, task.target,
-                           task.target_fields, task.metric, data, relax, n_eval, task.condition_noise)
+        return self.probe(net, params, ports, task.evaluated(), task.metric, data, relax, n_eval)
 
     def reverse(self, net, params, entry: dict, data: dict, relax: dict, n_eval: int, ports=()) -> float:
         return self.blocks(net, params, ports, entry["condition"], entry["condition_data"],

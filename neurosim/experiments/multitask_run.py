@@ -67,6 +67,7 @@ class MultitaskRun(Job):
         self._loop = (0, [])                  # the loop's (steps done, history) for the control phase
         self._keys: set[str] = {"time"}        # the evaluation rows' columns
         self._last = None
+        self._judge = None                    # the judging classifier of multitask.judge, fitted once
         self._clock = time.perf_counter()
         every = mt["eval_every"]
         self.n_steps = int(np.floor(mt["duration"] / every + 1e-9))  # evaluations after t = 0
@@ -236,6 +237,9 @@ class MultitaskRun(Job):
             scores = {str(k): ev.task(self.net, params, self.tasks[k], self.test, self.relax, self.n_eval, self.ports)
                       for k in scored} if failure is None else {}
             self.done[key] = {"scores": scores, "residual": ev.worst_residual, "failure": failure}
+            if failure is None:  # multitask.judge: the image answers judged by class (judged_images.py)
+                self.done[key]["judged"] = {str(k): self.judged(params, k) for k in scored
+                                            if self.tasks[k].name in self.mt["judge"]}
             if isinstance(control, BatchControl) and control.rule == "bp":
                 self.done[key]["excluded_fraction"] = control.excluded / (len(control.order) * control.batch)
                 self.done[key]["skipped_batches"] = control.skipped
@@ -243,6 +247,15 @@ class MultitaskRun(Job):
         bar.finish(f"{len(plan)}/{len(plan)} controls".ljust(36))
         self.phase = "done"
         self.save()
+
+    def judged(self, params, k: int) -> float:
+        """Task k's judged accuracy on ``params`` (the judging classifier fitted once)."""
+        from .judged_images import judged_accuracy
+        from .lump_sampling import judge
+        if self._judge is None:
+            self._judge = judge(self.train["image"], self.train["_y"])
+        return judged_accuracy(self.net, params, self.tasks[k], self.test, self.relax, self.n_eval, self.ports,
+                               self._judge)
 
     def _name(self, key: str) -> str:
         label, _, k = key.partition("/")
@@ -269,6 +282,9 @@ class MultitaskRun(Job):
             key = f"reverse/{entry['name']}/{entry['metric']}"
             metrics["reverse"][entry["name"]] = {"metric_name": entry["metric"], "initial": initial[key],
                                                  "final": final[key]}
+        for k, task in enumerate(tasks):
+            if task.name in self.mt["judge"]:
+                metrics["tasks"][task.name]["judged_accuracy"] = self.judged(run.compiled.params(), k)
         for ckey in self.plan():
             result = self.done[ckey]
             label, _, k = ckey.partition("/")
@@ -281,6 +297,8 @@ class MultitaskRun(Job):
                 entry = metrics["tasks"][task.name]
                 entry[label] = value if status == "ok" else None  # never a failure's figure as a result
                 entry[STATUS_KEY[label]] = status
+                if str(k) in result.get("judged", {}):
+                    entry[f"{label.removesuffix('_final')}_judged_accuracy"] = result["judged"][str(k)]
                 if "excluded_fraction" in result:  # bp: examples whose free state was no strict minimum
                     entry["bp_excluded_fraction"] = result["excluded_fraction"]
                     entry["bp_skipped_batches"] = result["skipped_batches"]
@@ -311,4 +329,11 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
         from .division_of_labour import write_division
         metrics["division_of_labour"] = write_division(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train,
                                                        mt.test, mt.relax, mt.n_eval, mt.ports, grad_batch=mt.mt["division_batch"])
+    if mt.mt.get("sample"):  # the lump's own reverse process, on the final weights (lump_generation_eval.py)
+        from .lump_generation_eval import write_samples
+        t0 = time.perf_counter()
+        metrics["sampling"] = write_samples(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train, mt.test,
+                                            mt.relax, mt.n_eval, mt.ports, mt.mt["sample"],
+                                            scenario.seed_sequence("training").spawn(1)[0])
+        metrics["sampling_wall_seconds"] = time.perf_counter() - t0
     return metrics, mt.run.traces(), {}

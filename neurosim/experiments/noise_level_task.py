@@ -11,11 +11,13 @@ its estimate port's free equilibrium is D(x_σ; σ, c) — the denoiser the reve
 ``experiments/lump_sampling.py`` needs (same σ ↦ u map: ``LumpPorts.sigma_range``).
 
 The other condition blocks show their data fields as in :class:`TaskSpec`; the level block is a
-condition block whose values do not come from a data field (its field name is ignored).
+condition block whose values do not come from a data field (its field, ``level``, is made here).
+The held-out evaluation (:meth:`NoiseLevelTask.evaluated`) shows every example at one σ,
+``eval_sigma``. :func:`noise_level_task` makes one from a ``[[tasks]]`` entry's ``noise_level`` table.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -32,6 +34,10 @@ class NoiseLevelTask(TaskSpec):
     embedding: str = "fourier"
     n_embed: int = 4
     fixed_sigma: float | None = None    # evaluation at one noise level (None: drawn per example)
+    eval_sigma: float = 0.5             # the σ of the held-out evaluation
+
+    def evaluated(self) -> "NoiseLevelTask":
+        return replace(self, fixed_sigma=self.eval_sigma)
 
     def level_u(self, sigma) -> np.ndarray:
         """u(σ) of the module docstring, clipped to [0, 1]."""
@@ -53,3 +59,13 @@ class NoiseLevelTask(TaskSpec):
         out[self.noisy_block] = out[self.noisy_block] + sigma[:, None] * rng.standard_normal(out[self.noisy_block].shape)
         out[self.level_block] = embed(self.level_u(sigma), self.embedding, self.n_embed)
         return out
+
+
+def noise_level_task(spec: TaskSpec, table: dict) -> NoiseLevelTask:
+    """The :class:`NoiseLevelTask` of a ``[[tasks]]`` entry ``spec`` with a (validated)
+    ``noise_level`` table: noisy and level blocks, [σ_min, σ_max], embedding, evaluation σ."""
+    base = {f.name: getattr(spec, f.name) for f in fields(TaskSpec)}
+    lo, hi = table["sigma"]
+    return NoiseLevelTask(**base, noisy_block=table["noisy"], level_block=table["level"], sigma_min=float(lo),
+                          sigma_max=float(hi), embedding=table["embedding"], n_embed=table["n_embed"],
+                          eval_sigma=table["eval_sigma"])

@@ -2,7 +2,9 @@
 
 One row per class (its first sample), one column per sampler step: the noisy-image port x_i on
 top rows and the network's denoised estimate D_i below, σ_i in the column title; pixels clipped
-to [0, 1]. Written by ``tools/lump_generation.py``; read here from the run directory alone.
+to [0, 1]. Written by a multitask run with ``[multitask.sample]``
+(``experiments/lump_generation_eval.py``) or ``tools/lump_generation.py``; read here from the run
+directory alone.
 """
 from __future__ import annotations
 

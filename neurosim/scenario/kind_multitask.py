@@ -1,12 +1,17 @@
 """``kind = "multitask"``: ``[[tasks]]``, ``[[reverse]]``, ``[multitask]`` and ``[plasticity]``
 (docs/multitask.md) and their cross-checks. Plasticity rules come from
 :mod:`neurosim.learning.plasticity`, data fields from :mod:`neurosim.data.multimodal`, the digits
-geometry from :func:`neurosim.data.datasets.describe`."""
+geometry from :func:`neurosim.data.datasets.describe`.
+
+A task with a ``noise_level`` table is a denoising task over a whole noise schedule
+(``experiments/noise_level_task.py``), and ``[multitask.sample]`` samples p(image | condition) from
+the trained lump through that task's ports by its own reverse process (``experiments/lump_sampling.py``)."""
 from __future__ import annotations
 
 from ..data.datasets import describe
-from ..data.multimodal import FIELDS
+from ..data.multimodal import CONDITION_FIELDS, FIELDS, TASK_MADE
 from ..engine.scheduler import INTEGRATORS, SCHEDULERS
+from ..generative.embedding import EMBEDDINGS, embed_dim
 from ..learning.estimators import estimator_class
 from ..learning.optim import OPTIMIZERS
 from ..learning.plasticity import RULES as PLASTICITY_RULES
@@ -22,11 +27,35 @@ def taking_holomorphic() -> tuple[str, ...]:
     return tuple(r for r in PLASTICITY_RULES if r in ESTIMATORS and estimator_class(r).holomorphic)
 
 
+#: the reverse-process updates of ``experiments/lump_sampling.py`` (its SAMPLERS)
+LUMP_SAMPLERS = ("euler", "ancestral")
+
+NOISE_LEVEL = Table({
+    "noisy": Field((str,), REQUIRED, doc="condition block shown x₀ + σε, σ drawn per example"),
+    "level": Field((str,), REQUIRED, doc="condition block clamped to e(u(σ)); its condition_data is \"level\""),
+    "sigma": Field((list,), [0.02, 2.0], check=number_list,
+                   doc="[σ_min, σ_max]: ln σ ~ U(ln σ_min, ln σ_max), u(σ) = ln(σ/σ_min)/ln(σ_max/σ_min)"),
+    "embedding": Field((str,), "fourier", choices=EMBEDDINGS, doc="the level's embedding e(u) (generative/embedding.py):"),
+    "n_embed": Field((int,), 4, check=positive_int, doc="frequencies (fourier: 2n + 1 features) or bins"),
+    "eval_sigma": Field((float,), 0.5, check=positive, doc="the one σ of the held-out evaluation's MSE"),
+}, default="absent")
+
+SAMPLE = Table({
+    "task": Field((str,), REQUIRED, doc="the noise_level task whose ports sample"),
+    "sampler": Field((str,), "euler", choices=LUMP_SAMPLERS,
+                     doc="the reverse-process update, the probability-flow ODE's Euler step or Euler-ancestral:"),
+    "steps": Field((int,), 18, check=positive_int, doc="noise levels of the Karras grid σ_max … σ_min, then 0"),
+    "guidance": Field((list,), [1.0], check=number_list,
+                      doc="classifier-free guidance weights w, one set of samples each (the first: the sample grid)"),
+    "per_class": Field((int,), 20, check=positive_int, doc="samples of every class, each conditioned on a held-out example's condition"),
+    "warm": Field((float,), 10.0, check=positive, doc="relaxation per step, in τ (the first step: eval_relax.duration)"),
+}, default="absent")
+
 TASK = Table({
     "name": Field((str,), REQUIRED),
     "condition": Field((list,), REQUIRED, check=string_list, doc="blocks clamped to data"),
     "condition_data": Field((list,), REQUIRED, check=string_list,
-                            doc="data field of each condition block (image, top, bottom, label, code)"),
+                            doc="data field of each condition block (image, top, bottom, label, code; level: a noise_level task's embedding)"),
     "condition_noise": Field((list,), [], check=number_list,
                              doc="std of fresh Gaussian noise added to each condition block (denoising)"),
     "target": Field((list,), REQUIRED, check=string_list, doc="blocks nudged toward data"),
@@ -38,6 +67,7 @@ TASK = Table({
     "period": Field((float,), 8.0, check=positive, doc="period of the task's own rhythm, in τ"),
     "fade": Field((float,), 0.0, check=non_negative,
                   doc="the condition clamps fade in and out linearly over this time, in τ (0: steps)"),
+    "noise_level": NOISE_LEVEL,
 })
 
 REVERSE = Table({
@@ -82,6 +112,10 @@ MULTITASK = Table({
     "division_of_labour": Field((bool,), False, doc="block × task map: score drop when a block is silenced, "
                                 "share of each task's exact gradient per block"),
     "division_batch": Field((int,), 32, check=positive_int, doc="training examples of the map's gradient shares"),
+    "judge": Field((list,), [], check=string_list,
+                   doc="tasks whose image answer is also scored by a judging classifier (judged_accuracy)"),
+    # generation by the lump's own reverse process (experiments/lump_generation_eval.py), on the final weights
+    "sample": SAMPLE,
 }, default="absent")
 
 PLASTICITY = Table({
@@ -127,10 +161,13 @@ def check_multitask(data, path):
                 if len(blocks) != len(fields):
                     raise ScenarioError(path, f"{key}.{role}_data",
                                         f"expected one data field per {role} block ({len(blocks)}), got {len(fields)}")
+                allowed = CONDITION_FIELDS if role == "condition" else FIELDS
                 for b, f in zip(blocks, fields):
                     n = require_block(data, path, f"{key}.{role}", b)
-                    if f not in FIELDS:
-                        raise ScenarioError(path, f"{key}.{role}_data", f"unknown field {f!r}; expected one of {list(FIELDS)}")
+                    if f not in allowed:
+                        raise ScenarioError(path, f"{key}.{role}_data", f"unknown field {f!r}; expected one of {list(allowed)}")
+                    if f in TASK_MADE:
+                        continue  # checked with the task's noise_level table
                     expected = _field_size(f, data["multitask"])
                     if expected is not None and n != expected:
                         raise ScenarioError(path, f"{key}.{role}",
@@ -144,6 +181,23 @@ def check_multitask(data, path):
                 raise ScenarioError(path, f"{key}.target", f"blocks {sorted(overlap)} are both condition and target")
             if t["metric"] == "accuracy" and len(t["target"]) != 1:
                 raise ScenarioError(path, f"{key}.metric", "expected one target block for the accuracy metric")
+            if section == "tasks":
+                _check_noise_level(data, path, key, t)
+    _check_sample(data, path)
+    if data["multitask"]["gradient_probe"]:
+        # the probe clamps every task's conditions at once and nudges every target
+        cond = {b: t["name"] for t in data["tasks"] for b in t["condition"]}
+        for t in data["tasks"]:
+            both = [b for b in t["target"] if b in cond]
+            if both:
+                raise ScenarioError(path, "multitask.gradient_probe",
+                                    f"expected false: block {both[0]!r} is task {t['name']!r}'s target and task "
+                                    f"{cond[both[0]]!r}'s condition, and the probe clamps every task at once")
+    for i, name in enumerate(data["multitask"]["judge"]):
+        t = next((t for t in data["tasks"] if t["name"] == name), None)
+        if t is None or t["target_data"] != ["image"] or data["multitask"]["dataset"] != "digits":
+            raise ScenarioError(path, f"multitask.judge[{i}]",
+                                f"expected the name of a task whose one target shows 'image' (digits), got {name!r}")
     if data["plasticity"]["rule"] in taking_holomorphic():
         require_holomorphic(data, path, "plasticity.rule", data["plasticity"]["rule"])
     relax = data["multitask"]["eval_relax"]
@@ -154,6 +208,69 @@ def check_multitask(data, path):
         raise ScenarioError(path, "multitask.eval_relax.dt",
                             f"expected dt ≤ {tau_min:g} (the smallest block τ) for a {relax['scheduler']} "
                             f"relaxation; got {relax['dt']:g}")
+
+
+def _check_noise_level(data, path, key, t):
+    """A ``noise_level`` table names two of the task's condition blocks: the noisy image and the
+    level port (condition_data "level", as many units as the embedding has features)."""
+    nl = t.get("noise_level")
+    made = [b for b, f in zip(t["condition"], t["condition_data"]) if f in TASK_MADE]
+    if nl is None:
+        if made:
+            raise ScenarioError(path, f"{key}.condition_data",
+                                f"field 'level' (block {made[0]!r}) needs a {key}.noise_level table naming it")
+        return
+    cond = dict(zip(t["condition"], t["condition_data"]))
+    for role in ("noisy", "level"):
+        if nl[role] not in cond:
+            raise ScenarioError(path, f"{key}.noise_level.{role}",
+                                f"expected one of the task's condition blocks {t['condition']}, got {nl[role]!r}")
+    if nl["noisy"] == nl["level"]:
+        raise ScenarioError(path, f"{key}.noise_level.level", "expected a block other than noise_level.noisy")
+    if cond[nl["level"]] != "level":
+        raise ScenarioError(path, f"{key}.condition_data",
+                            f"expected field 'level' for the level block {nl['level']!r}, got {cond[nl['level']]!r}")
+    if cond[nl["noisy"]] in TASK_MADE:
+        raise ScenarioError(path, f"{key}.condition_data",
+                            f"expected a data field for the noisy block {nl['noisy']!r}, got {cond[nl['noisy']]!r}")
+    if made != [nl["level"]]:
+        raise ScenarioError(path, f"{key}.condition_data", f"expected field 'level' on {nl['level']!r} only")
+    want = embed_dim(nl["embedding"], nl["n_embed"])
+    n = require_block(data, path, f"{key}.noise_level.level", nl["level"])
+    if n != want:
+        raise ScenarioError(path, f"{key}.noise_level.level",
+                            f"block {nl['level']!r} has {n} units but the {nl['embedding']} embedding with "
+                            f"n_embed = {nl['n_embed']} has {want}")
+    lo_hi = nl["sigma"]
+    if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1]:
+        raise ScenarioError(path, f"{key}.noise_level.sigma", f"expected [σ_min, σ_max] with 0 < σ_min < σ_max, got {lo_hi}")
+    if t["condition_noise"]:
+        raise ScenarioError(path, f"{key}.condition_noise",
+                            "expected none on a noise_level task (its noise is σε, σ drawn from noise_level.sigma)")
+
+
+def _check_sample(data, path):
+    """``[multitask.sample]`` names a noise_level task; guidance needs a condition to silence."""
+    s = data["multitask"].get("sample")
+    if s is None:
+        return
+    by_name = {t["name"]: t for t in data["tasks"]}
+    with_level = [n for n, t in by_name.items() if t.get("noise_level")]
+    if s["task"] not in with_level:
+        raise ScenarioError(path, "multitask.sample.task",
+                            f"expected the name of a task with a noise_level table {with_level}, got {s['task']!r}")
+    if not s["guidance"] or min(s["guidance"]) < 0:
+        raise ScenarioError(path, "multitask.sample.guidance", f"expected non-negative weights, got {s['guidance']}")
+    t, nl = by_name[s["task"]], by_name[s["task"]]["noise_level"]
+    if len(t["condition"]) == 2 and max(s["guidance"]) > 0:
+        raise ScenarioError(path, "multitask.sample.guidance",
+                            f"task {s['task']!r} has no condition besides its noisy and level blocks: expected [0]")
+    sizes = [require_block(data, path, "multitask.sample.task", b) for b in (nl["noisy"], *t["target"])]
+    if len(sizes) != 2 or sizes[0] != sizes[1]:
+        # the estimate port's equilibrium D(x; σ, c) moves the noisy port: one target, the same size
+        raise ScenarioError(path, "multitask.sample.task",
+                            f"expected task {s['task']!r} to have one target block of {sizes[0]} units "
+                            f"(its noisy block's size), got {t['target']}")
 
 
 def _field_size(field: str, mt: dict):

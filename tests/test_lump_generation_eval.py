@@ -1,0 +1,172 @@
+"""The noise-level task declared in a scenario: validated, built, learned concurrently, and
+evaluated by sampling through the lump's own reverse process (``[multitask.sample]``)."""
+import copy
+import json
+import numpy as np
+import pytest
+
+from neurosim.experiments.lump_sampling import SAMPLERS
+from neurosim.experiments.multitask import task_specs
+from neurosim.experiments.noise_level_task import NoiseLevelTask
+from neurosim.generative.embedding import embed
+from neurosim.scenario.kind_multitask import LUMP_SAMPLERS
+from neurosim.scenario.load import from_dict, load_scenario
+from neurosim.scenario.schema import ScenarioError
+
+
+SCENARIO = "scenarios/brain_generative.toml"
+
+
+def _data():
+    return copy.deepcopy(load_scenario(SCENARIO).data)
+
+
+def test_the_bundled_scenario_declares_a_noise_level_task_that_round_trips():
+    sc = load_scenario(SCENARIO)
+    tasks = task_specs(sc)
+    gen = next(t for t in tasks if t.name == "generate")
+    assert isinstance(gen, NoiseLevelTask) and not any(isinstance(t, NoiseLevelTask) for t in tasks if t is not gen)
+    assert (gen.noisy_block, gen.level_block, gen.sigma_min, gen.sigma_max, gen.eval_sigma) == \
+        ("gen_noisy", "gen_level", 0.02, 2.0, 0.5)
+    # scenario.toml of a run (the resolved scenario) builds the same tasks
+    again = from_dict(sc.resolved(), "scenario.toml")
+    assert task_specs(again) == tasks and again["multitask"]["sample"] == sc["multitask"]["sample"]
+    assert LUMP_SAMPLERS == SAMPLERS
+
+
+def test_the_evaluation_shows_every_example_at_the_evaluation_sigma():
+    gen = next(t for t in task_specs(load_scenario(SCENARIO)) if t.name == "generate")
+    rng = np.random.default_rng(0)
+    data = {"image": rng.uniform(0, 1, (30, 64)), "label": np.eye(10)[rng.integers(0, 10, 30)]}
+    train = gen.condition_values(data, slice(None), np.random.default_rng(1))
+    ev = gen.evaluated().condition_values(data, slice(None), np.random.default_rng(1))
+    # training: one σ per example; evaluation: σ = eval_sigma for all
+    assert np.unique(train["gen_level"].round(12), axis=0).shape[0] == 30
+    np.testing.assert_allclose(ev["gen_level"], embed(gen.level_u(0.5), "fourier", 4, 30))
+    np.testing.assert_allclose((ev["gen_noisy"] - data["image"]).std(), 0.5, rtol=0.05)
+    np.testing.assert_array_equal(ev["gen_label"], data["label"])
+
+
+def _task(d):
+    return d["tasks"][1]
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda d: _task(d)["noise_level"].update(n_embed=3), "tasks[1].noise_level.level"),
+    (lambda d: _task(d)["noise_level"].update(noisy="cls_image"), "tasks[1].noise_level.noisy"),
+    (lambda d: _task(d)["noise_level"].update(level="gen_label"), "tasks[1].condition_data"),
+    (lambda d: _task(d).pop("noise_level"), "tasks[1].condition_data"),
+    (lambda d: _task(d)["noise_level"].update(sigma=[2.0, 0.02]), "tasks[1].noise_level.sigma"),
+    (lambda d: _task(d)["noise_level"].update(embedding="wavelet"), "tasks[1].noise_level.embedding"),
+    (lambda d: _task(d).update(condition_noise=[0.0, 0.5, 0.0]), "tasks[1].condition_noise"),
+    (lambda d: _task(d).update(target_data=["level"]), "tasks[1].target_data"),
+    (lambda d: d["multitask"]["sample"].update(task="classify"), "multitask.sample.task"),
+    (lambda d: d["multitask"]["sample"].update(sampler="heun"), "multitask.sample.sampler"),
+    (lambda d: d["multitask"]["sample"].update(guidance=[-1.0]), "multitask.sample.guidance"),
+    (lambda d: d["multitask"]["sample"].update(stepz=4), "multitask.sample.stepz"),
+    (lambda d: d["multitask"].update(judge=["classify"]), "multitask.judge[0]"),
+    (lambda d: d["tasks"].append(dict(d["tasks"][0], name="imagine", condition=["cls_label"], condition_data=["label"],
+                                      target=["cls_image"], target_data=["image"], metric="mse")),
+     "multitask.gradient_probe"),
+])
+def test_bad_noise_level_declarations_name_the_key(change, key):
+    data = _data()
+    change(data)
+    with pytest.raises(ScenarioError) as err:
+        from_dict(data, "bad.toml")
+    assert f"'{key}'" in str(err.value) and "bad.toml" in str(err.value)
+
+
+def test_a_bad_declaration_exits_2_and_writes_nothing(tmp_path, cli):
+    import tomli_w
+    data = _data()
+    _task(data)["noise_level"]["n_embed"] = 3
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(tomli_w.dumps(data).encode())
+    out = tmp_path / "out"
+    proc = cli("run", bad, "--out", out)
+    assert proc.returncode == 2, proc.stderr
+    assert "noise_level.level" in proc.stderr and "bad.toml" in proc.stderr
+    assert not out.exists()
+
+
+def _tiny_generative(lr):
+    """The generate task alone on a small lump, learned for 300 τ, sampled 2 per class."""
+    data = _data()
+    data["network"]["particles"] = 16
+    data["tasks"] = [t for t in data["tasks"] if t["name"] == "generate"]
+    data["reverse"] = []
+    keep = {"gen_label", "gen_noisy", "gen_level", "gen_image", "h_vis"}
+    data["network"]["blocks"] = [dict(b, size=48) if b["name"] == "h_vis" else b
+                                 for b in data["network"]["blocks"] if b["name"] in keep]
+    data["network"]["projections"] = [p for p in data["network"]["projections"]
+                                      if p["pre"] in keep and p["post"] in keep]
+    data["multitask"].update(duration=300.0, eval_every=300.0, n_eval=100, isolated=False, controls=[],
+                             gradient_probe=False)
+    data["multitask"]["sample"].update(per_class=2, steps=4, guidance=[1.0, 0.0])
+    data["tasks"][0].update(rate=0.5, duration=[10.0, 20.0], fade=0.0)
+    data["plasticity"]["lr"] = lr
+    return from_dict(data, "tiny_generative")
+
+
+def test_the_noise_level_task_learns_and_the_run_samples_through_its_ports(tmp_path):
+    from neurosim.experiments.multitask_run import run_multitask
+    learned, _, _ = run_multitask(_tiny_generative(0.004), False, tmp_path / "on", False)
+    frozen, _, _ = run_multitask(_tiny_generative(0.0), False, tmp_path / "off", False)
+    on, off = learned["tasks"]["generate"], frozen["tasks"]["generate"]
+    assert off["final"] == pytest.approx(off["initial"])
+    assert on["final"] < 0.8 * on["initial"]
+    s_on, s_off = learned["sampling"], frozen["sampling"]
+    for s in (s_on, s_off):
+        assert set(s["guidance"]) == {"1", "0"} and 0.0 <= s["judge_accuracy"] <= 1.0
+        assert s["diversity_ratio"] == s["guidance"]["1"]["diversity_ratio_mean"]
+    # learning lowers the denoising error at every σ (frozen: the untrained lump's)
+    assert all(s_on["denoise_mse"][k] < s_off["denoise_mse"][k] for k in s_on["denoise_mse"])
+    with np.load(tmp_path / "on" / "samples.npz") as z:
+        assert z["samples"].shape == (20, 64) and list(z["labels"]) == list(np.repeat(np.arange(10), 2))
+    with np.load(tmp_path / "on" / "lump_trajectory.npz") as z:
+        assert z["trajectory"].shape == (5, 20, 64) and z["estimates"].shape == (4, 20, 64)
+    json.dumps(learned)  # metrics.json-ready
+
+
+def test_judged_accuracy_reads_the_class_of_an_image_answer():
+    """label → image with W = the class-mean images: every answer is its class's mean image,
+    which the judge (96.9 % on real digits) reads as its class; with W = 0 every answer is the
+    same blank image, one class."""
+    from neurosim.data import load_dataset
+    from neurosim.experiments.judged_images import judged_accuracy
+    from neurosim.experiments.lump_sampling import judge
+    from neurosim.model.network import Network
+    from neurosim.model.tasks import TaskSpec
+    ds = load_dataset("digits", seed=0)
+    net = Network()
+    net.add_block("label", 10, "identity")
+    net.add_block("image", 64, "identity")
+    net.add_projection("label", "image")
+    params = net.init_params(np.random.default_rng(0))
+    params.weights["label->image"][...] = np.stack([ds.x_train[ds.y_train == c].mean(0) for c in range(10)])
+    params.biases["image"][...] = 0.0
+    task = TaskSpec("imagine", ("label",), ("label",), ("image",), ("image",))
+    data = {"label": np.eye(10)[ds.y_test], "image": ds.x_test, "_y": ds.y_test}
+    relax = {"scheduler": "sync", "dt": 0.2, "integrator": "exp", "duration": 40.0, "tol": 1e-9}
+    clf = judge(ds.x_train, ds.y_train)
+    assert judged_accuracy(net, params, task, data, relax, 200, ["label", "image"], clf) > 0.95
+    params.weights["label->image"][...] = 0.0
+    assert judged_accuracy(net, params, task, data, relax, 200, ["label", "image"], clf) < 0.2
+
+
+def test_sampling_and_judging_are_deterministic_and_resume_to_the_same_figures(tmp_path):
+    """Same scenario and seed → the same metrics (timings aside); a resume from the finished
+    run's checkpoint recomputes the sampling and the judged accuracies to the same figures."""
+    from neurosim.experiments.multitask_run import run_multitask
+    from neurosim.experiments.rundir import metrics_without_timing
+    sc = _tiny_generative(0.004)
+    data = copy.deepcopy(sc.data)
+    data["multitask"].update(isolated=True, judge=["generate"])
+    sc = from_dict(data, "tiny_generative")
+    a, _, _ = run_multitask(sc, False, tmp_path / "a", False)
+    b, _, _ = run_multitask(sc, False, tmp_path / "b", False)
+    again, _, _ = run_multitask(sc, False, tmp_path / "a", True)
+    entry = a["tasks"]["generate"]
+    assert 0.0 <= entry["judged_accuracy"] <= 1.0 and 0.0 <= entry["isolated_judged_accuracy"] <= 1.0
+    assert metrics_without_timing(a) == metrics_without_timing(b) == metrics_without_timing(again)
