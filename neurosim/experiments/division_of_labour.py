@@ -36,7 +36,7 @@ import numpy as np
 
 from ..learning.reference import implicit_gradient
 from ..model.tasks import TaskSpec
-from .multitask import Evaluation, score, silent
+from .multitask import EVAL_NOISE_SEED, PROBE_NOISE_SEED, Evaluation, score, silent
 from .multitask_controls import MAX_RESIDUAL, MIN_EIG
 
 FILE_NPZ = "division_of_labour.npz"
@@ -67,7 +67,7 @@ def silenced_score(net, params, task: TaskSpec, data: dict, relax: dict, n_eval:
     sub = {k: v[:n_eval] for k, v in data.items()}
     n = len(sub["_y"])
     clamps = silent(ports, set(task.blocks), n, net)
-    clamps.update(task.condition_values(sub, slice(None), np.random.default_rng(12345)))
+    clamps.update(task.condition_values(sub, slice(None), np.random.default_rng(EVAL_NOISE_SEED)))
     for b in ([off] if isinstance(off, str) else off or []):
         clamps[b] = np.zeros((n, net.block(b).size))
     states = ev.free_equilibrium(net, params, clamps, relax)
@@ -78,7 +78,7 @@ def gradient_shares(net, params, task: TaskSpec, batch: dict, relax: dict, ports
     """(share per block, share per projection, examples used) of task k's exact gradient."""
     n = len(batch["_y"])
     clamps = silent(ports, set(task.blocks), n, net)
-    clamps.update(task.condition_values(batch, slice(None), np.random.default_rng(0)))
+    clamps.update(task.condition_values(batch, slice(None), np.random.default_rng(PROBE_NOISE_SEED)))
     states = ev.free_equilibrium(net, params, clamps, relax)
     x_star = {b: np.real(v) for b, v in states.items() if b not in clamps}
     sq_w = {p.name: 0.0 for p in net.projections}

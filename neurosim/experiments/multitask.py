@@ -42,6 +42,12 @@ def task_specs(scenario) -> list[TaskSpec]:
 
 
 # -- evaluation: the free equilibrium with the conditions clamped ---------------------------
+#: the fixed stream of every evaluation's condition noise: each evaluation (and each silenced
+#: block of the division-of-labour map) sees the same corruption, so scores differ by the network only
+EVAL_NOISE_SEED = 12345
+#: the fixed stream of the gradient probes' condition noise (frozen weights, one batch)
+PROBE_NOISE_SEED = 0
+
 class Evaluation:
     """Scores of one evaluation and the largest stationarity residual its relaxations ended at."""
 
@@ -76,7 +82,7 @@ class Evaluation:
         fixed stream) on the first ``n_eval`` examples and relax."""
         sub = {k: v[:n_eval] for k, v in data.items()}
         clamps = silent(ports, set(probe.blocks), len(sub["_y"]), net)
-        clamps.update(probe.condition_values(sub, slice(None), np.random.default_rng(12345)))
+        clamps.update(probe.condition_values(sub, slice(None), np.random.default_rng(EVAL_NOISE_SEED)))
         return self.free_equilibrium(net, params, clamps, relax), sub
 
     def task(self, net, params, task: TaskSpec, data: dict, relax: dict, n_eval: int, ports=()) -> float:
@@ -314,7 +320,7 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
                     seed=0)
     clamps = silent(run.ports, {b for k in run.active for b in tasks[k].blocks}, p, net)
     for k in run.active:
-        clamps.update(tasks[k].condition_values(batch, slice(None), np.random.default_rng(0)))
+        clamps.update(tasks[k].condition_values(batch, slice(None), np.random.default_rng(PROBE_NOISE_SEED)))
     relax_clamped(sim, clamps, eval_relax_config(run.scenario["multitask"]["eval_relax"], tol=None))
     x_star = {b: v.real.copy() for b, v in sim.states().items() if b not in clamps}
     kind = "rotation" if cfg.rule == "hep_continuous" else "sinusoid"

@@ -31,6 +31,7 @@ from ..learning.gradients import cosine
 from ..learning.reference import implicit_gradient
 from ..learning.rhythms import demodulation_weights
 from ..model.network import Params
+from .multitask import PROBE_NOISE_SEED
 
 
 def _products(c, rho_buffer):
@@ -54,7 +55,7 @@ def separation(net, params, tasks, batch: dict, omegas, beta: float, *, schedule
     sim = Simulator(c, scheduler=scheduler, dt=dt, integrator=integrator, seed=seed)
     clamps = {}
     for task in tasks:
-        clamps.update(task.condition_values(batch, slice(None), np.random.default_rng(0)))
+        clamps.update(task.condition_values(batch, slice(None), np.random.default_rng(PROBE_NOISE_SEED)))
     for b, v in clamps.items():
         sim.clamp(b, v)
     sim.run(relax)
