@@ -55,6 +55,13 @@ class Compiled:
     #: this network for G·P particles, by G, sharing its buffers (engine.groups.grouped)
     grouped: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self):
+        #: per block, (start, stop, n) of its slice of a state-layout buffer as Python ints:
+        #: views are taken several times per training batch, and numpy scalars cost there
+        p = int(self.n_particles)
+        self.spans = [(p * int(self.offsets[b]), p * int(self.offsets[b + 1]), int(self.sizes[b]))
+                      for b in range(len(self.names))]
+
     @property
     def n_blocks(self) -> int:
         return len(self.names)
@@ -70,13 +77,13 @@ class Compiled:
             raise KeyError(f"unknown block {block!r}; blocks are {self.names}") from None
 
     def block_slice(self, b: int) -> slice:
-        p = self.n_particles
-        return slice(p * int(self.offsets[b]), p * int(self.offsets[b + 1]))
+        start, stop, _ = self.spans[b]
+        return slice(start, stop)
 
     def view(self, buf: np.ndarray, block) -> np.ndarray:
         """The (P, n_b) view of block ``block`` (name or id) inside a state-layout buffer."""
-        b = self.index(block) if isinstance(block, str) else block
-        return buf[self.block_slice(b)].reshape(self.n_particles, int(self.sizes[b]))
+        start, stop, n = self.spans[self.index(block) if isinstance(block, str) else block]
+        return buf[start:stop].reshape(self.n_particles, n)
 
     def weight(self, k) -> np.ndarray:
         k = self.proj_names.index(k) if isinstance(k, str) else k

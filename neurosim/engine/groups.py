@@ -36,18 +36,14 @@ def grouped(compiled: Compiled, groups: int) -> Compiled:
 
 def tile(compiled: Compiled, src: np.ndarray, dst: np.ndarray, groups: int) -> None:
     """dst (G·P layout) ← src (P layout) repeated in every group, block by block."""
-    p = compiled.n_particles
-    for b in range(compiled.n_blocks):
-        lo, hi, n = int(compiled.offsets[b]), int(compiled.offsets[b + 1]), int(compiled.sizes[b])
-        dst[groups * p * lo:groups * p * hi].reshape(groups, p, n)[...] = src[p * lo:p * hi].reshape(p, n)
+    for lo, hi, n in compiled.spans:  # P·offset bounds of each block
+        dst[groups * lo:groups * hi].reshape(groups, hi - lo)[...] = src[lo:hi]
 
 
 def rows_of(compiled: Compiled, buf: np.ndarray, groups: int, k: int, out: np.ndarray) -> np.ndarray:
     """out (P layout) ← group k's rows of ``buf`` (G·P layout); ``compiled`` is the P-particle one."""
-    p = compiled.n_particles
-    for b in range(compiled.n_blocks):
-        lo, hi, n = int(compiled.offsets[b]), int(compiled.offsets[b + 1]), int(compiled.sizes[b])
-        out[p * lo:p * hi] = buf[groups * p * lo:groups * p * hi].reshape(groups, p * n)[k]
+    for lo, hi, _ in compiled.spans:  # P·offset bounds of each block
+        out[lo:hi] = buf[groups * lo:groups * hi].reshape(groups, hi - lo)[k]
     return out
 
 

@@ -77,7 +77,6 @@ class Simulator:
     def reset(self, seed=0):
         """Back to the just-built state (t = 0, zero states, nothing clamped or nudged, fresh
         probes, events and scheduler clocks seeded by ``seed``), keeping the buffers."""
-        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         self.t = 0.0
         for buf in (self.x, self.g, self.target):
             buf[...] = 0
@@ -99,6 +98,7 @@ class Simulator:
         if sch is not None and self.scheduler_name in ("sync", "alternating"):
             sch.ticks_done = 0  # no clock and no random stream to re-seed
         else:
+            seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
             self.scheduler = make_scheduler(self.scheduler_name, self.c, self.dt, self.integrator, seq)
         self.refresh()
         #: reuse the clamped neighbours' drive across relax() calls until a clamp changes

@@ -93,6 +93,7 @@ class Trainer:
         act = self.net.block(self.input).activation
         self.x_train, self.x_test = scale_inputs(ds.x_train, ds.x_test, act)
         self.y_train, self.y_test, self.n_classes = ds.y_train, ds.y_test, ds.n_classes
+        self.train_targets = self.targets(self.y_train)  # one-hot once, not per batch
         self.layers = self.net.chain(self.input, self.output)
         self.optimizer = optimizer_for(training, self.net, self.params)
         self.seed = int(scenario.seeds["training"])
@@ -128,7 +129,7 @@ class Trainer:
 
     def problem(self, idx, seed: int, estimator_init: bool = True):
         from ..learning.estimators import Problem
-        x, y = self.x_train[idx], self.targets(self.y_train[idx])
+        x, y = self.x_train[idx], self.train_targets[idx]
         init = None
         if self.persistent is not None and estimator_init:
             init = {b: s[idx] for b, s in self.persistent.items()}

@@ -38,7 +38,7 @@ class Problem:
 def _free_runner(problem, phases, name: str) -> PhaseRunner:
     """A phase runner at the free equilibrium, with complex states when any λ of ``phases`` is
     complex (then every activation must be holomorphic)."""
-    cplx = any(np.iscomplexobj(ph.lam) and ph.lam.imag != 0 for ph, _ in phases)
+    cplx = any(complex(ph.lam).imag != 0 for ph, _ in phases)
     if cplx:
         nd.require_holomorphic(problem.compiled, name)
     runner = PhaseRunner(problem, complex_states=cplx)
