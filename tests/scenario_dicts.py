@@ -27,3 +27,22 @@ def small(**changes):
             d = d.setdefault(p, {})
         d[parts[-1]] = value
     return doc
+
+
+def one_task_lump(data: dict, task: str, keep: set, n_eval: int, lr: float, hidden: int = 48) -> dict:
+    """A multitask scenario dict cut down to one task on a small lump: only the blocks in ``keep``
+    (``h_vis`` shrunk to ``hidden`` units) and the projections among them, 16 particles, 300 τ with
+    one evaluation, no controls; the task shown half the time in 10–20 τ episodes without fade,
+    learned at plasticity rate ``lr`` (changes ``data`` in place and returns it)."""
+    data["network"]["particles"] = 16
+    data["tasks"] = [t for t in data["tasks"] if t["name"] == task]
+    data["reverse"] = []
+    data["network"]["blocks"] = [dict(b, size=hidden) if b["name"] == "h_vis" else b
+                                 for b in data["network"]["blocks"] if b["name"] in keep]
+    data["network"]["projections"] = [p for p in data["network"]["projections"]
+                                      if p["pre"] in keep and p["post"] in keep]
+    data["multitask"].update(duration=300.0, eval_every=300.0, n_eval=n_eval, isolated=False, controls=[],
+                             gradient_probe=False)
+    data["tasks"][0].update(rate=0.5, duration=[10.0, 20.0], fade=0.0)
+    data["plasticity"]["lr"] = lr
+    return data

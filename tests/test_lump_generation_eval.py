@@ -13,6 +13,8 @@ from neurosim.scenario.kind_multitask import LUMP_SAMPLERS
 from neurosim.scenario.load import from_dict, load_scenario
 from neurosim.scenario.schema import ScenarioError
 
+from scenario_dicts import one_task_lump
+
 
 SCENARIO = "scenarios/brain_generative.toml"
 
@@ -92,20 +94,9 @@ def test_a_bad_declaration_exits_2_and_writes_nothing(tmp_path, cli):
 
 def _tiny_generative(lr):
     """The generate task alone on a small lump, learned for 300 τ, sampled 2 per class."""
-    data = _data()
-    data["network"]["particles"] = 16
-    data["tasks"] = [t for t in data["tasks"] if t["name"] == "generate"]
-    data["reverse"] = []
-    keep = {"gen_label", "gen_noisy", "gen_level", "gen_image", "h_vis"}
-    data["network"]["blocks"] = [dict(b, size=48) if b["name"] == "h_vis" else b
-                                 for b in data["network"]["blocks"] if b["name"] in keep]
-    data["network"]["projections"] = [p for p in data["network"]["projections"]
-                                      if p["pre"] in keep and p["post"] in keep]
-    data["multitask"].update(duration=300.0, eval_every=300.0, n_eval=100, isolated=False, controls=[],
-                             gradient_probe=False)
+    data = one_task_lump(_data(), "generate", {"gen_label", "gen_noisy", "gen_level", "gen_image", "h_vis"},
+                         n_eval=100, lr=lr)
     data["multitask"]["sample"].update(per_class=2, steps=4, guidance=[1.0, 0.0])
-    data["tasks"][0].update(rate=0.5, duration=[10.0, 20.0], fade=0.0)
-    data["plasticity"]["lr"] = lr
     return from_dict(data, "tiny_generative")
 
 

@@ -12,6 +12,7 @@ from neurosim.scenario.load import from_dict, load_scenario
 from neurosim.scenario.schema import ScenarioError
 
 from networks import small_supervised_batch
+from scenario_dicts import one_task_lump
 
 
 def _task(name, cond, target, rate=0.2):
@@ -38,19 +39,7 @@ def test_overlap_fraction_counts_time_with_at_least_two_tasks():
 
 def _tiny_multitask(lr):
     sc = load_scenario("scenarios/brain_multitask.toml")
-    data = copy.deepcopy(sc.data)
-    data["network"]["particles"] = 16
-    data["tasks"] = [t for t in data["tasks"] if t["name"] == "inpaint"]
-    data["reverse"] = []
-    keep = {"inp_top", "inp_bottom", "h_vis"}
-    data["network"]["blocks"] = [dict(b, size=48) if b["name"] == "h_vis" else b
-                                 for b in data["network"]["blocks"] if b["name"] in keep]
-    data["network"]["projections"] = [p for p in data["network"]["projections"]
-                                      if p["pre"] in keep and p["post"] in keep]
-    data["multitask"].update(duration=300.0, eval_every=300.0, n_eval=120, isolated=False, controls=[],
-                             gradient_probe=False)
-    data["tasks"][0].update(rate=0.5, duration=[10.0, 20.0], fade=0.0)
-    data["plasticity"]["lr"] = lr
+    data = one_task_lump(copy.deepcopy(sc.data), "inpaint", {"inp_top", "inp_bottom", "h_vis"}, n_eval=120, lr=lr)
     return from_dict(data, "tiny_multitask")
 
 
@@ -206,7 +195,6 @@ def test_control_status_names_the_failure(metric, final, initial, chance, failur
 
 def _traced_run(scheduler):
     """The tiny inpaint run with the probes on for its whole length, weights learning."""
-    import dataclasses
     from neurosim.data import load_dataset
     from neurosim.data.multimodal import modality_fields
     from neurosim.experiments.multitask import ConcurrentRun, task_specs
