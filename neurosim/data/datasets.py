@@ -181,32 +181,20 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 }
 
 
+#: classes of each registered data set
+N_CLASSES = {"digits": 10, "mnist5k": 10, "mnist_idx": 10, "xor": 2, "bars_and_stripes": 2}
+
+
 def describe(name: str, options: dict) -> tuple[int, int]:
     """(n_features, n_classes) of a registered data set, read without loading it (for mnist_idx,
     from the IDX headers alone), so that a scenario validates without optional packages."""
-    if name == "digits":
-        return 64, 10
-    if name == "mnist5k":
-        return 784, 10
-    if name == "xor":
-        return 2, 2
-    if name == "bars_and_stripes":
-        n = options.get("n", 4)
-        return n * n, 2
-    if name == "mnist_idx":
-        if options.get("path") is None:
-            raise ValueError("mnist_idx needs path=<folder holding the MNIST IDX files>")
-        folder = Path(options["path"]).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"MNIST IDX folder {str(folder)!r} does not exist")
-        shape = read_idx_shape(_find_idx(folder, IDX_FILES["x_train"]))
-        return int(np.prod(shape[1:])), 10
-    raise KeyError(f"unknown data set {name!r}; expected one of {sorted(DATASETS)}")
+    shape = described_image_shape(name, options)
+    return (2 if shape is None else shape[0] * shape[1]), N_CLASSES[name]
 
 
 def described_image_shape(name: str, options: dict) -> tuple[int, int] | None:
-    """The 2-D (rows, cols) shape of a registered data set's images, read without loading it like
-    :func:`describe` (rows · cols = its n_features); None for a set that is not images (xor)."""
+    """The 2-D (rows, cols) shape of a registered data set's images, read without loading it
+    (rows · cols = its n_features); None for a set that is not images (xor)."""
     if name == "digits":
         return 8, 8
     if name == "mnist5k":
@@ -217,8 +205,12 @@ def described_image_shape(name: str, options: dict) -> tuple[int, int] | None:
     if name == "xor":
         return None
     if name == "mnist_idx":
-        describe(name, options)  # the same errors for a missing path or folder
-        shape = read_idx_shape(_find_idx(Path(options["path"]).expanduser(), IDX_FILES["x_train"]))
+        if options.get("path") is None:
+            raise ValueError("mnist_idx needs path=<folder holding the MNIST IDX files>")
+        folder = Path(options["path"]).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"MNIST IDX folder {str(folder)!r} does not exist")
+        shape = read_idx_shape(_find_idx(folder, IDX_FILES["x_train"]))
         return int(shape[1]), int(np.prod(shape[2:]))
     raise KeyError(f"unknown data set {name!r}; expected one of {sorted(DATASETS)}")
 
