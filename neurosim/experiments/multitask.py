@@ -32,13 +32,20 @@ from .setup import make_network
 
 
 def task_specs(scenario) -> list[TaskSpec]:
-    """The ``[[tasks]]``; an entry with a ``noise_level`` table is a ``NoiseLevelTask``."""
+    """The ``[[tasks]]``; an entry with a ``noise_level`` table is a ``NoiseLevelTask``, one with a
+    ``condition_mask`` table shows that block through a random mask per example (``TaskSpec.random_mask``)."""
     specs = [TaskSpec(t["name"], tuple(t["condition"]), tuple(t["condition_data"]), tuple(t["target"]),
                       tuple(t["target_data"]), t["metric"], t["rate"], tuple(t["duration"]),
                       scenario["plasticity"]["beta"], t["period"], t["cost"], tuple(t["condition_noise"]),
-                      t["fade"]) for t in scenario["tasks"]]
+                      t["fade"], *_mask(t)) for t in scenario["tasks"]]
     return [noise_level_task(s, t["noise_level"]) if t.get("noise_level") else s
             for s, t in zip(specs, scenario["tasks"])]
+
+
+def _mask(t: dict) -> tuple[str, float]:
+    """(mask block, fraction) of a ``[[tasks]]`` entry's ``condition_mask`` table, ("", 1) without one."""
+    m = t.get("condition_mask")
+    return (m["block"], float(m["fraction"])) if m else ("", 1.0)
 
 
 # -- evaluation: the free equilibrium with the conditions clamped ---------------------------

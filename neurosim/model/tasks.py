@@ -32,6 +32,8 @@ class TaskSpec:
     cost: str = "mse"
     condition_noise: tuple[float, ...] = ()  # std of Gaussian noise added to each condition block
     fade: float = 0.0                   # conditions fade in and out linearly over this time, in τ
+    mask_block: str = ""                # condition block shown through a random mask per example ("": none)
+    mask_fraction: float = 1.0          # fraction of its units given; the rest are silent (0)
 
     def fade_gain(self, t: float, start: float, stop: float) -> float:
         """g(t) ∈ [0, 1], the factor on the condition clamps at time t of an episode [start, stop]:
@@ -49,13 +51,26 @@ class TaskSpec:
     def condition_values(self, data: dict, idx, rng: np.random.Generator) -> dict:
         """Block → (P, n) values of the condition blocks for examples ``idx``: the data field,
         plus fresh Gaussian noise of the block's ``condition_noise`` std (the task's noise
-        process: a denoising task sees a new corruption at every presentation)."""
+        process: a denoising task sees a new corruption at every presentation); on ``mask_block``,
+        :meth:`random_mask` times the values (random-mask inpainting)."""
         out = {}
         for i, (b, f) in enumerate(zip(self.condition, self.condition_fields)):
             values = data[f][idx]
             std = self.condition_noise[i] if i < len(self.condition_noise) else 0.0
             out[b] = values + std * rng.standard_normal(values.shape) if std > 0 else values
+            if b == self.mask_block:
+                out[b] = out[b] * self.random_mask(np.shape(values), rng)
         return out
+
+    def random_mask(self, shape, rng: np.random.Generator) -> np.ndarray:
+        """(P, n) 0/1 mask with exactly k = round(f n) ones per row at a uniformly random subset of
+        the n units (f = ``mask_fraction``): row p keeps unit i iff rank_p(i) < k, the ranks of
+        i.i.d. uniforms being a uniform random permutation. Drawn from ``rng`` at every
+        presentation, so each example shows a different subset of its pixels."""
+        rows, n = shape
+        k = int(round(self.mask_fraction * n))
+        ranks = rng.random((rows, n)).argsort(axis=1).argsort(axis=1)
+        return (ranks < k).astype(float)
 
     def evaluated(self) -> "TaskSpec":
         """The task as the held-out evaluation shows it (a task that draws a random setting per

@@ -51,6 +51,11 @@ SAMPLE = Table({
     "warm": Field((float,), 10.0, check=positive, doc="relaxation per step, in τ (the first step: eval_relax.duration)"),
 }, default="absent")
 
+CONDITION_MASK = Table({
+    "fraction": Field((float,), REQUIRED, doc="fraction f of the block's units given (0 < f < 1); the rest are silent (0)"),
+    "block": Field((str,), "", doc="the condition block shown through the mask (\"\": the task's only condition block)"),
+}, default="absent")
+
 TASK = Table({
     "name": Field((str,), REQUIRED),
     "condition": Field((list,), REQUIRED, check=string_list, doc="blocks clamped to data"),
@@ -68,6 +73,7 @@ TASK = Table({
     "fade": Field((float,), 0.0, check=non_negative,
                   doc="the condition clamps fade in and out linearly over this time, in τ (0: steps)"),
     "noise_level": NOISE_LEVEL,
+    "condition_mask": CONDITION_MASK,
 })
 
 REVERSE = Table({
@@ -183,6 +189,7 @@ def check_multitask(data, path):
                 raise ScenarioError(path, f"{key}.metric", "expected one target block for the accuracy metric")
             if section == "tasks":
                 _check_noise_level(data, path, key, t)
+                _check_condition_mask(path, key, t)
     _check_sample(data, path)
     if data["multitask"]["gradient_probe"]:
         # the probe clamps every task's conditions at once and nudges every target
@@ -247,6 +254,28 @@ def _check_noise_level(data, path, key, t):
     if t["condition_noise"]:
         raise ScenarioError(path, f"{key}.condition_noise",
                             "expected none on a noise_level task (its noise is σε, σ drawn from noise_level.sigma)")
+
+
+def _check_condition_mask(path, key, t):
+    """A ``condition_mask`` table: 0 < fraction < 1, on one condition block showing a data field
+    (resolved in place: ``block`` = "" names the task's only condition block)."""
+    m = t.get("condition_mask")
+    if m is None:
+        return
+    if not 0 < m["fraction"] < 1:
+        raise ScenarioError(path, f"{key}.condition_mask.fraction",
+                            f"expected a fraction of the units given, 0 < fraction < 1, got {m['fraction']:g}")
+    if not m["block"]:
+        if len(t["condition"]) != 1:
+            raise ScenarioError(path, f"{key}.condition_mask.block",
+                                f"expected the name of one of the task's condition blocks {t['condition']}")
+        m["block"] = t["condition"][0]
+    if m["block"] not in t["condition"]:
+        raise ScenarioError(path, f"{key}.condition_mask.block",
+                            f"expected one of the task's condition blocks {t['condition']}, got {m['block']!r}")
+    if t.get("noise_level"):
+        raise ScenarioError(path, f"{key}.condition_mask",
+                            "expected none on a noise_level task (its condition is the noisy image at a drawn σ)")
 
 
 def _check_sample(data, path):
