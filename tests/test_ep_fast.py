@@ -102,7 +102,7 @@ def test_kernel_relaxation_equals_the_general_loop(scheduler, integrator, tol):
     sims = [Simulator(c, scheduler=scheduler, dt=dt, integrator=integrator),
             Simulator(c, scheduler=scheduler, dt=dt, integrator=integrator,
                       probes=ProbeSpec(interval=1000.0, energy=False, events=False))]
-    assert sims[0]._fast_relax_ok() and not sims[1]._fast_relax_ok()
+    assert sims[0].relaxes_in_kernel() and not sims[1].relaxes_in_kernel()
     res = []
     for s in sims:
         s.clamp("in", x)

@@ -249,7 +249,7 @@ class Simulator:
             worst = max(worst, float(np.max(np.abs(step))))
         return worst
 
-    def _fast_relax_ok(self) -> bool:
+    def relaxes_in_kernel(self) -> bool:
         """Whether :func:`relaxation.relax_ticks` may run the phase: a sync or alternating
         scheduler with nothing recorded (probes and kept events need the general loop)."""
         return (self.scheduler_name in ("sync", "alternating") and self.probe_spec is None
@@ -270,7 +270,7 @@ class Simulator:
             raise ValueError(f"duration must be non-negative, got {duration}")
         if groups != 1 and (groups < 1 or self.c.n_particles % groups):
             raise ValueError(f"groups = {groups} does not divide the {self.c.n_particles} particles")
-        if self._fast_relax_ok():
+        if self.relaxes_in_kernel():
             return self._relax_kernel(duration, tol, check_every, residual, groups)
         if groups != 1:
             raise ValueError(f"particle groups need the sync or alternating scheduler without "

@@ -61,6 +61,10 @@ class Job:
     def record(self, i: int) -> dict:
         return {}
 
+    def history_columns(self, history: list[dict]) -> list[str] | None:
+        """history.csv's columns for these rows (default: :attr:`columns`)."""
+        return self.columns
+
     def note(self, row: dict, loss_name: str = "loss") -> str:
         return f"{loss_name} {row['train_loss']:.3f}" if row["train_loss"] is not None else ""
 
@@ -107,8 +111,9 @@ def save(job: Job, scenario, run_dir: Path, done: int, history: list, seconds: f
 def _write(job: Job, scenario, run_dir: Path, done: int, history: list, seconds: float) -> None:
     """The checkpoint first, history.csv second: the table never lists a row the state lacks."""
     save(job, scenario, run_dir, done, history, seconds)
-    if job.columns:
-        write_csv(run_dir / HISTORY, history, job.columns)
+    columns = job.history_columns(history)
+    if columns:
+        write_csv(run_dir / HISTORY, history, columns)
 
 
 def run_loop(job: Job, scenario, run_dir, resume: bool, total: int, every: int, progress: bool = False,
@@ -155,7 +160,8 @@ def run_loop(job: Job, scenario, run_dir, resume: bool, total: int, every: int, 
     bar.close()
     job.bar = None
     metrics = job.final(history)
-    if history and job.columns:
-        write_csv(run_dir / HISTORY, history, job.columns)
+    columns = job.history_columns(history)
+    if history and columns:
+        write_csv(run_dir / HISTORY, history, columns)
     save(job, scenario, run_dir, done, history, seconds)
     return LoopResult(metrics, history, done, seconds)

@@ -64,19 +64,15 @@ class MultitaskRun(Job):
         self._current = None                  # (key, control) of the control under way
         self._resumed_current = None          # a restored control's saved state, until it is rebuilt
         self._row = None                      # the evaluation the last stretch ended with
-        self._loop = (0, [])                  # the loop's (steps done, history) for the control phase
-        self._keys: set[str] = {"time"}        # the evaluation rows' columns
-        self._last = None
+        self._last = None                     # the evaluation the last step ended with
         self._judge = None                    # the judging classifier of multitask.judge, fitted once
         self._clock = time.perf_counter()
         every = mt["eval_every"]
         self.n_steps = int(np.floor(mt["duration"] / every + 1e-9))  # evaluations after t = 0
 
-    @property
-    def columns(self) -> list[str]:
-        """history.csv: ``time``, then the evaluation's columns (every row has the same)."""
-        keys = self._keys.union(*self.history)  # rows of a resumed run arrive with the loop's history
-        return ["time"] + sorted(keys - LOOP_KEYS - {"time"})
+    def history_columns(self, history: list[dict]) -> list[str]:
+        """history.csv: ``time``, then the evaluations' columns (the loop's own keys left out)."""
+        return ["time"] + sorted(set().union(*history) - LOOP_KEYS - {"time"})
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
@@ -118,9 +114,8 @@ class MultitaskRun(Job):
     def save(self, current: tuple[str, object] | None = None):
         """The loop's checkpoint, written from the control phase: the concurrent run's final
         state, the controls done and ``current = (key, control)`` under way."""
-        self._current = current
-        done, history = self._loop
-        save(self, self.scenario, self.run_dir, done, history, self.seconds["concurrent"])
+        self._current = current  # the control phase begins after the loop's last step
+        save(self, self.scenario, self.run_dir, self.n_steps, self.history, self.seconds["concurrent"])
         self._current = None
 
     # -- the concurrent run ----------------------------------------------------------------
@@ -149,24 +144,19 @@ class MultitaskRun(Job):
         return row
 
     def initial(self) -> dict:
-        return self._seen(self._advance(0.0))
+        return self._advance(0.0)
 
     def step(self, i: int):
         self._last = self._advance((i + 1) * self.mt["eval_every"])
 
     def record(self, i: int) -> dict:
-        return self._seen(self._last)
-
-    def _seen(self, row: dict) -> dict:
-        self._keys |= set(row)
-        return row
+        return self._last
 
     def note(self, row: dict, loss_name: str = "loss") -> str:
         return f"t = {row['time']:g}"
 
     def final(self, history: list[dict]) -> dict:
         self.history = history
-        self._loop = (self.n_steps, history)
         if self.phase == "concurrent":
             self.run.run()  # the horizon's remainder after the last evaluation, if any
             self._tick("concurrent")

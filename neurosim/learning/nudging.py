@@ -285,7 +285,7 @@ class PhaseRunner:
         relaxation kernel's scheduler (sync or alternating, nothing recorded)."""
         return (self.batch_phases and guard is None and len(phases) > 1
                 and all(not ph.clamp and complex(ph.lam).imag == 0 for ph, _ in phases)
-                and self.sim._fast_relax_ok())
+                and self.sim.relaxes_in_kernel())
 
     def _relax_grouped(self, phases, rs) -> None:
         """rs[k] ← ρ buffer at phase k's nudged fixed point, all K phases relaxed at once from
