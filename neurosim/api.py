@@ -10,6 +10,7 @@
 ``neurosim plot``      :func:`plot`
 ``neurosim list``      :func:`list_scenarios`
 ``neurosim bench``     :func:`bench`
+``neurosim fetch``     :func:`fetch`
 =====================  ================================================================
 
 ``--set KEY=VALUE`` is ``overrides={"KEY": VALUE}`` (or ``["KEY=VALUE", ...]``), ``--out`` is
@@ -32,7 +33,7 @@ from pathlib import Path
 from .experiments.run import RunResult, run_scenario
 from .scenario.load import Scenario, from_dict, load_scenario
 
-__all__ = ["RunResult", "Scenario", "ScenarioInfo", "bench", "compare", "generate", "gradcheck",
+__all__ = ["RunResult", "Scenario", "ScenarioInfo", "bench", "compare", "fetch", "generate", "gradcheck",
            "list_scenarios", "load", "plot", "run", "sweep", "train", "validate"]
 
 
@@ -195,6 +196,15 @@ class ScenarioInfo(tuple):
         self.path, self.description, self.kind = path, description, kind
         self.command, self.seconds, self.quick, self.quick_seconds = command, seconds, quick, quick_seconds
         return self
+
+
+def fetch(name: str, dest=None, progress: bool = False) -> Path:
+    """``neurosim fetch NAME``: download data set ``name`` ("mnist") into ``dest`` (default
+    ``$NEUROSIM_DATA/NAME``, else ``~/.cache/neurosim/NAME``), checking the pinned SHA-256 of the
+    download and of every file; returns the folder. Files already there and verified are kept
+    without a download; a failed download leaves nothing behind (docs/data.md)."""
+    from .data.fetch import fetch as _fetch
+    return _fetch(name, dest=dest, progress=progress)
 
 
 def list_scenarios(folder=None) -> list[ScenarioInfo]:

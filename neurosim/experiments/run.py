@@ -109,10 +109,11 @@ def network_json(scenario: Scenario) -> dict:
 
 
 def require_packages(scenario: Scenario) -> None:
-    """Stop before anything is written when the scenario's data set needs a package that is missing."""
+    """Stop before anything is written when the scenario's data set needs a package that is
+    missing, or files that have not been downloaded yet (``neurosim fetch``)."""
     from ..data.datasets import missing_package
-    name = (scenario.get("data") or {}).get("name")
-    hint = missing_package(name) if name else None
+    data = scenario.get("data") or {}
+    hint = missing_package(data["name"], data.get("options")) if data.get("name") else None
     if hint:
         raise ScenarioError(scenario.path, "data.name", hint)
 

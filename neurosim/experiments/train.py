@@ -21,6 +21,7 @@ import numpy as np
 
 from ..build import compiled_for
 from ..engine.simulator import SimulationDiverged
+from ..learning.optim import lr_factor
 from ..model import energy as en
 from ..scenario.schema import ScenarioError
 from .checkpoint import params_arrays, read_params_into, rng_state, set_rng_state, under, with_prefix
@@ -138,6 +139,7 @@ class Trainer:
 
     # -- one epoch ----------------------------------------------------------------------------
     def train_epoch(self, epoch: int, bar: Progress | None = None) -> dict:
+        self.optimizer.scale = lr_factor(self.training["lr_schedule"], epoch, self.training["epochs"])
         order = self.order(epoch)
         bs = self.training["batch_size"]
         losses, correct, n_seen = [], 0, 0

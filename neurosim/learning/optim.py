@@ -13,6 +13,9 @@ order the projections are declared, or a table ``{"in->h": 0.1, ...}`` (missing 
 incoming layer, as in an ``nn.Linear``), else of the first projection that starts from it.
 Memories (modern-Hopfield K) take the default rate.
 
+A learning-rate schedule (:func:`lr_factor`) multiplies every rate by a factor set per epoch
+(``Optimizer.scale``): ``constant`` (1) or ``cosine`` (annealed towards 0 over the run).
+
 ``state_dict()`` / ``load_state_dict()`` give the whole optimiser state as flat numpy arrays, so
 a checkpoint restores it bit-identically.
 """
@@ -23,6 +26,19 @@ import numpy as np
 from ..model.network import Params
 
 OPTIMIZERS = ("sgd", "adam")
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def lr_factor(schedule: str, epoch: int, epochs: int) -> float:
+    """The factor of every learning rate in ``epoch`` (1-based) of ``epochs``:
+    ``constant``: 1; ``cosine``: ½(1 + cos(π (epoch − 1) / epochs)) — 1 in the first epoch, falling
+    to ½(1 + cos(π (E − 1)/E)) > 0 in the last (SGDR's annealing, Loshchilov & Hutter 2017, without
+    restarts). A function of the epoch alone, so a resumed run uses the rates it would have."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + float(np.cos(np.pi * (epoch - 1) / epochs)))
+    raise ValueError(f"unknown lr schedule {schedule!r}; expected one of {LR_SCHEDULES}")
 
 
 def resolve_lrs(params: Params, projections, lr, default: float | None = None) -> dict:
@@ -70,6 +86,7 @@ class Optimizer:
 
     def __init__(self, params: Params, lrs: dict):
         self.lrs = dict(lrs)
+        self.scale = 1.0  # the schedule's factor of every rate (lr_factor), set by the trainer per epoch
         self.t = 0
         self.slots: dict[str, np.ndarray] = {}
 
@@ -84,7 +101,7 @@ class Optimizer:
             g = getattr(grad, kind).get(name)
             if g is None:
                 continue
-            lr = self.lrs.get((kind, name), 0.0)
+            lr = self.scale * self.lrs.get((kind, name), 0.0)
             self._update(kind, name, theta, np.asarray(g, dtype=theta.dtype).real, lr)
 
     def _update(self, kind, name, theta, g, lr):

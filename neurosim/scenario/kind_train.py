@@ -11,7 +11,7 @@ from ..build import COSTS
 from ..data.datasets import DATASETS
 from ..engine.scheduler import INTEGRATORS, SCHEDULERS
 from ..learning.estimators import ESTIMATORS, taking
-from ..learning.optim import OPTIMIZERS
+from ..learning.optim import LR_SCHEDULES, OPTIMIZERS
 from .crossref import check_dataset, require_block, require_rule
 from .schema import REQUIRED, Field, ScenarioError, Table, non_negative, positive, positive_int
 from .sections import register_kind
@@ -93,6 +93,9 @@ TRAINING = Table({
     "optimizer": Field((str,), "sgd", choices=OPTIMIZERS),
     "lr": Field((float, list, dict), 0.05, check=learning_rates,
                 doc="one rate, an array (one per projection, declaration order) or a table name → rate"),
+    "lr_schedule": Field((str,), "constant", choices=LR_SCHEDULES,
+                         doc="factor of every rate per epoch e of E: constant (1) or cosine "
+                             "(½(1 + cos(π (e − 1)/E)), annealed towards 0)"),
     "momentum": Field((float,), 0.0, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
     "adam_beta1": Field((float,), 0.9, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
     "adam_beta2": Field((float,), 0.999, check=lambda v: None if 0 <= v < 1 else "a number in [0, 1)"),
