@@ -113,7 +113,8 @@ def write_samples_bp(run_dir, run, metrics: dict, seed) -> dict:
     params, failure, excluded = run.bp_network(k)
     final = None if failure else Evaluation().task(run.net, params, task, run.test, run.relax, run.n_eval, run.ports)
     status = control_status(task.metric, final, metrics["tasks"][task.name]["initial"], None, failure)
-    out = {"status": status, f"task_{task.metric}": final, "excluded_fraction": excluded}
+    out = {"status": status, f"task_{task.metric}": final, "excluded_fraction": excluded,
+           "headline_guidance": f"{options['guidance'][0]:g}"}  # the weight of the headline figures
     if status != "ok":
         return out
     return {**out, **write_samples(run_dir, run.net, params, run.tasks, run.train, run.test, run.relax, run.n_eval,
