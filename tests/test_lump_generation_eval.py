@@ -66,6 +66,7 @@ def _task(d):
     (lambda d: d["multitask"]["sample"].update(sampler="heun"), "multitask.sample.sampler"),
     (lambda d: d["multitask"]["sample"].update(guidance=[-1.0]), "multitask.sample.guidance"),
     (lambda d: d["multitask"]["sample"].update(stepz=4), "multitask.sample.stepz"),
+    (lambda d: d["multitask"]["sample"].update(bp="yes"), "multitask.sample.bp"),
     (lambda d: d["multitask"].update(judge=["classify"]), "multitask.judge[0]"),
     (lambda d: d["tasks"].append(dict(d["tasks"][0], name="imagine", condition=["cls_label"], condition_data=["label"],
                                       target=["cls_image"], target_data=["image"], metric="mse")),
