@@ -66,6 +66,7 @@ def _task(d):
     (lambda d: d["multitask"]["sample"].update(sampler="heun"), "multitask.sample.sampler"),
     (lambda d: d["multitask"]["sample"].update(guidance=[-1.0]), "multitask.sample.guidance"),
     (lambda d: d["multitask"]["sample"].update(stepz=4), "multitask.sample.stepz"),
+    (lambda d: d["multitask"]["sample"].update(bp="yes"), "multitask.sample.bp"),
     (lambda d: d["multitask"].update(judge=["classify"]), "multitask.judge[0]"),
     (lambda d: d["tasks"].append(dict(d["tasks"][0], name="imagine", condition=["cls_label"], condition_data=["label"],
                                       target=["cls_image"], target_data=["image"], metric="mse")),
@@ -161,3 +162,47 @@ def test_sampling_and_judging_are_deterministic_and_resume_to_the_same_figures(t
     entry = a["tasks"]["generate"]
     assert 0.0 <= entry["judged_accuracy"] <= 1.0 and 0.0 <= entry["isolated_judged_accuracy"] <= 1.0
     assert metrics_without_timing(a) == metrics_without_timing(b) == metrics_without_timing(again)
+
+
+def _tiny_with_bp(control_lr=0.0005, controls=()):
+    sc = _tiny_generative(0.004)
+    data = copy.deepcopy(sc.data)
+    data["multitask"]["sample"]["bp"] = True
+    data["multitask"].update(control_lr=control_lr, controls=list(controls))
+    return from_dict(data, "tiny_generative_bp")
+
+
+def test_the_bp_twin_is_sampled_by_the_same_code_beside_the_lump(tmp_path):
+    """``sample.bp``: the task's bp control, retrained after the run, is sampled and judged like
+    the lump (sampling_bp, samples_bp.npz on the same labels); the run's own bp control, when it
+    has one, gives the same weights and so the same figures; the lump's figures do not change."""
+    from neurosim.experiments.multitask_run import run_multitask
+    from neurosim.experiments.rundir import metrics_without_timing
+    m, _, _ = run_multitask(_tiny_with_bp(), False, tmp_path / "bp", False)
+    plain, _, _ = run_multitask(_tiny_generative(0.004), False, tmp_path / "plain", False)
+    s, lump = m["sampling_bp"], m["sampling"]
+    assert s["status"] == "ok" and s["task"] == "generate" and set(s["guidance"]) == set(lump["guidance"])
+    assert 0.0 <= s["judge_accuracy"] <= 1.0
+    for key in ("diversity_ratio", "mmd2", "w2"):
+        assert np.isfinite(s[key]) and s[key] != lump[key]  # another network's samples
+    # bp trained the denoiser: its error at σ = eval_sigma is below the untrained network's
+    assert s["task_mse"] < m["tasks"]["generate"]["initial"]
+    assert metrics_without_timing(plain)["sampling"] == metrics_without_timing(m)["sampling"]
+    with np.load(tmp_path / "bp" / "samples_bp.npz") as zb, np.load(tmp_path / "bp" / "samples.npz") as z:
+        assert zb["samples"].shape == z["samples"].shape and list(zb["labels"]) == list(z["labels"])
+        assert not np.array_equal(zb["samples"], z["samples"])
+    reused, _, _ = run_multitask(_tiny_with_bp(controls=["bp"]), False, tmp_path / "reused", False)
+    assert metrics_without_timing(reused)["sampling_bp"] == metrics_without_timing(m)["sampling_bp"]
+    assert reused["tasks"]["generate"]["bp_final"] == pytest.approx(s["task_mse"], rel=1e-12)
+    json.dumps(m)
+
+
+def test_a_bp_twin_that_did_not_train_is_reported_not_sampled(tmp_path):
+    """control_lr = 0: the bp network ends where it started, its status says so, and no samples
+    of it are written (a failed control's samples would be a figure of the failure)."""
+    from neurosim.experiments.multitask_run import run_multitask
+    m, _, _ = run_multitask(_tiny_with_bp(control_lr=0.0), False, tmp_path / "r", False)
+    s = m["sampling_bp"]
+    assert s["status"].startswith("failed: ended at an error") and "judge_accuracy" not in s
+    assert s["task_mse"] == pytest.approx(m["tasks"]["generate"]["initial"])
+    assert not (tmp_path / "r" / "samples_bp.npz").exists() and (tmp_path / "r" / "samples.npz").exists()

@@ -390,3 +390,34 @@ def test_compare_wall_seconds_joined_from_sub_runs(tmp_path):
     assert list(t.numeric["wall_seconds"][rows]) == [0.5 * e for e in range(1, 8)]
     assert np.isnan(t.numeric["wall_seconds"][[i for i, r in enumerate(t.text["rule"]) if r == "bp"]]).all()
     assert {p.name for p in plot_run(d, strict=True, x="wall")} == {"compare_curves.png", "compare_summary.png"}
+
+
+def _sampling(shift: float, headline: float) -> dict:
+    """metrics.json ``sampling``-shaped scores: two guidance weights, two classes; the headline
+    figures are the weight ``headline``'s."""
+    per = {w: {"per_class": {c: {"diversity_ratio": shift + w + int(c), "mmd2": 10 * shift + w, "w2": shift - w}
+                             for c in ("0", "1")}} for w in (0.0, 1.0)}
+    g = per[headline]["per_class"]["0"]
+    return {"judge_accuracy": 0.5 + shift / 10, "diversity_ratio": g["diversity_ratio"], "mmd2": g["mmd2"],
+            "w2": g["w2"], "per_class": 20, "guidance": {f"{w:g}": v for w, v in sorted(per.items())}}
+
+
+def test_the_lump_vs_bp_table_reads_the_headline_weight_per_class_and_a_failure(tmp_path):
+    """The report's lump-vs-bp table: the headline weight's per-class figures (not the first key of
+    the sorted guidance table), lump then bp per score; a failed bp twin is one row with its status;
+    the two sample grids are drawn side by side."""
+    from neurosim.plotting.tables import sampling_table
+    lump, bp = _sampling(1.0, 1.0), dict(_sampling(2.0, 1.0), status="ok", headline_guidance="1")
+    t = sampling_table({"sampling": lump, "sampling_bp": bp})
+    rows = [[c.text for c in r] for r in t.rows]
+    assert rows[0] == ["all", "60.00 %", "70.00 %", "2", "3", "11", "21", "0", "1"]
+    assert rows[2] == ["1", "—", "—", "3", "4", "11", "21", "0", "1"] and "w = 1" in t.note
+    failed = sampling_table({"sampling": lump, "sampling_bp": {"status": "failed: diverged"}})
+    assert [c.text for c in failed.rows[0]] == ["all", "bp failed: diverged"] and len(failed.rows) == 1
+    assert sampling_table({"sampling": lump}) is None
+    d = make_samples_dir(tmp_path, 64, labels=True)
+    with np.load(d / "samples.npz") as z:
+        np.savez(d / "samples_bp.npz", samples=1 - z["samples"], labels=z["labels"])
+    names = sorted(p.name for p in plot_run(d, strict=True))
+    assert names == ["samples.png", "samples_vs_bp.png"]
+    assert_real_png(d / "plots" / "samples_vs_bp.png", coloured=False)

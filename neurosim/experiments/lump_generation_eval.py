@@ -14,6 +14,11 @@ On the final weights, through the ports of the scenario's noise-level task (``no
 
 The first guidance weight's samples go to ``samples.npz`` (the report's sample grid) and its
 trajectory to ``lump_trajectory.npz`` (the reverse process step by step).
+
+With ``bp = true`` (:func:`write_samples_bp`) the same network trained on the task alone by the
+exact gradient — the ``bp`` control, retrained if the run did not train it — is sampled by the
+same code with the same starting noise and judged by the same metrics (``sampling_bp``,
+``samples_bp.npz``): the lump's samples beside those of its backprop twin.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import numpy as np
 
 from .lump_sampling import LumpDenoiser, LumpPorts, judge, sample, sample_metrics
 from .multitask import Evaluation
+from .multitask_controls import control_status
 from .noise_level_task import NoiseLevelTask
 
 #: the noise levels of the denoising-error table
@@ -83,22 +89,43 @@ def sample_study(net, params, task: NoiseLevelTask, train: dict, test: dict, rel
 
 
 def write_samples(run_dir, net, params, tasks, train: dict, test: dict, relax: dict, n_eval: int, ports,
-                  options: dict, seed) -> dict:
+                  options: dict, seed, suffix: str = "") -> dict:
     """Run :func:`sample_study` and :func:`denoise_errors` for the task ``options["task"]``; write
-    ``samples.npz`` and ``lump_trajectory.npz``; return the metrics (``metrics.json``'s ``sampling``)."""
+    ``samples{suffix}.npz`` and ``lump_trajectory{suffix}.npz``; return the metrics
+    (``metrics.json``'s ``sampling``)."""
     task = next(t for t in tasks if t.name == options["task"])
     metrics, first = sample_study(net, params, task, train, test, relax, ports, options, seed)
     metrics["task"] = task.name
     metrics["denoise_mse"] = denoise_errors(net, params, task, test, relax, n_eval, ports)
-    save_samples(run_dir, first, test)
+    save_samples(run_dir, first, test, suffix)
     return metrics
 
 
-def save_samples(run_dir, first: dict, test: dict) -> None:
-    """``samples.npz`` (clipped to the pixel range [0, 1], beside 200 real test digits) and
-    ``lump_trajectory.npz`` of one :func:`sample_study` result."""
+def write_samples_bp(run_dir, run, metrics: dict, seed) -> dict:
+    """``metrics.json``'s ``sampling_bp``: the task's bp control (``run.bp_network``, ``run`` a
+    ``MultitaskRun``) sampled and judged as :func:`write_samples` does the lump, with the same
+    ``seed`` (the same starting noise), into ``samples_bp.npz``. ``status`` is the control's
+    (``control_status``: it failed, or ended no better than the untrained network); a failed
+    control is not sampled — its samples would be a fact about the failure, not about bp."""
+    options = run.mt["sample"]
+    k = next(i for i, t in enumerate(run.tasks) if t.name == options["task"])
+    task = run.tasks[k]
+    params, failure, excluded = run.bp_network(k)
+    final = None if failure else Evaluation().task(run.net, params, task, run.test, run.relax, run.n_eval, run.ports)
+    status = control_status(task.metric, final, metrics["tasks"][task.name]["initial"], None, failure)
+    out = {"status": status, f"task_{task.metric}": final, "excluded_fraction": excluded,
+           "headline_guidance": f"{options['guidance'][0]:g}"}  # the weight of the headline figures
+    if status != "ok":
+        return out
+    return {**out, **write_samples(run_dir, run.net, params, run.tasks, run.train, run.test, run.relax, run.n_eval,
+                                   run.ports, options, seed, suffix="_bp")}
+
+
+def save_samples(run_dir, first: dict, test: dict, suffix: str = "") -> None:
+    """``samples{suffix}.npz`` (clipped to the pixel range [0, 1], beside 200 real test digits) and
+    ``lump_trajectory{suffix}.npz`` of one :func:`sample_study` result."""
     run_dir = Path(run_dir)
-    np.savez(run_dir / "samples.npz", samples=np.clip(first["samples"], 0, 1), reference=test["image"][:200],
-             labels=first["labels"])
-    np.savez(run_dir / "lump_trajectory.npz", trajectory=first["trajectory"], estimates=first["estimates"],
-             sigmas=first["sigmas"], labels=first["labels"])
+    np.savez(run_dir / f"samples{suffix}.npz", samples=np.clip(first["samples"], 0, 1),
+             reference=test["image"][:200], labels=first["labels"])
+    np.savez(run_dir / f"lump_trajectory{suffix}.npz", trajectory=first["trajectory"],
+             estimates=first["estimates"], sigmas=first["sigmas"], labels=first["labels"])

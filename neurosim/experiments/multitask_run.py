@@ -66,6 +66,7 @@ class MultitaskRun(Job):
         self._row = None                      # the evaluation the last stretch ended with
         self._last = None                     # the evaluation the last step ended with
         self._judge = None                    # the judging classifier of multitask.judge, fitted once
+        self._bp_params: dict[int, tuple] = {}  # task → (params, failure, excluded) of a bp control run here
         self._clock = time.perf_counter()
         every = mt["eval_every"]
         self.n_steps = int(np.floor(mt["duration"] / every + 1e-9))  # evaluations after t = 0
@@ -231,12 +232,26 @@ class MultitaskRun(Job):
                 self.done[key]["judged"] = {str(k): self.judged(params, k) for k in scored
                                             if self.tasks[k].name in self.mt["judge"]}
             if isinstance(control, BatchControl) and control.rule == "bp":
-                self.done[key]["excluded_fraction"] = control.excluded / (len(control.order) * control.batch)
+                self.done[key]["excluded_fraction"] = excluded_fraction(control)
                 self.done[key]["skipped_batches"] = control.skipped
+                self._bp_params[int(key.partition("/")[2])] = (params, failure, excluded_fraction(control))
             self.save()
         bar.finish(f"{len(plan)}/{len(plan)} controls".ljust(36))
         self.phase = "done"
         self.save()
+
+    def bp_network(self, k: int) -> tuple:
+        """(params, failure, excluded fraction) of task k's bp control: the one this run trained, or
+        trained now exactly as the control phase would (same initial weights, batches and stream:
+        ``scenario.rng("training")`` restarts its stream, so both give the same weights)."""
+        if k not in self._bp_params:
+            control, _ = self.make_control(f"bp_final/{k}")
+            bar = Progress(len(control.order), f"bp {self.tasks[k].name} (for sampling)", enabled=self.progress,
+                           unit="batch")
+            control.run(on_batch=bar.update)
+            bar.close()
+            self._bp_params[k] = (control.params, control.failure, excluded_fraction(control))
+        return self._bp_params[k]
 
     def judged(self, params, k: int) -> float:
         """Task k's judged accuracy on ``params`` (the judging classifier fitted once)."""
@@ -300,6 +315,11 @@ class MultitaskRun(Job):
         return metrics
 
 
+def excluded_fraction(control: BatchControl) -> float:
+    """bp: the fraction of the control's examples whose free state was no strict minimum."""
+    return control.excluded / (len(control.order) * control.batch)
+
+
 def check_resume(scenario, run_dir) -> None:
     """Refuse (one line) a resume from a damaged checkpoint or one of another scenario."""
     path = Path(run_dir) / CHECKPOINT
@@ -326,4 +346,9 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
                                             mt.relax, mt.n_eval, mt.ports, mt.mt["sample"],
                                             scenario.seed_sequence("training").spawn(1)[0])
         metrics["sampling_wall_seconds"] = time.perf_counter() - t0
+        if mt.mt["sample"]["bp"]:  # the bp-trained same network, sampled by the same code beside it
+            from .lump_generation_eval import write_samples_bp
+            t0 = time.perf_counter()
+            metrics["sampling_bp"] = write_samples_bp(run_dir, mt, metrics, scenario.seed_sequence("training").spawn(1)[0])
+            metrics["sampling_bp_wall_seconds"] = time.perf_counter() - t0
     return metrics, mt.run.traces(), {}

@@ -29,7 +29,7 @@ from .comparison import plot_compare_curves, plot_compare_summary  # noqa: E402
 from .gradients import plot_gradcheck, plot_gradcheck_projections  # noqa: E402
 from .learning import X_CHOICES, plot_history  # noqa: E402
 from .report import write_report  # noqa: E402
-from .samples import plot_inpainting, plot_samples  # noqa: E402
+from .samples import plot_inpainting, plot_samples, plot_samples_vs_bp  # noqa: E402
 from .sweep import plot_sweep  # noqa: E402
 from .training import plot_phases, plot_weight_norms  # noqa: E402
 
@@ -105,6 +105,9 @@ def plot_run(run_dir: Path | str, strict: bool = False, x: str = "epoch") -> lis
     samples = attempt("samples", lambda: io.read_samples(run_dir))
     if samples is not None:
         jobs.append(("samples", lambda: plot_samples(samples, plots / "samples.png")))
+    samples_bp = attempt("samples_vs_bp", lambda: io.read_samples(Path(run_dir) / io.SAMPLES_BP))
+    if samples is not None and samples_bp is not None:
+        jobs.append(("samples_vs_bp", lambda: plot_samples_vs_bp(samples, samples_bp, plots / "samples_vs_bp.png")))
     inpainting = attempt("inpainting", lambda: io.read_inpainting(run_dir))
     if inpainting is not None:
         jobs.append(("inpainting", lambda: plot_inpainting(inpainting, plots / "inpainting.png")))

@@ -26,6 +26,9 @@ CAPTIONS: dict[str, str] = {
     "compare_curves": "Learning rules compared (compare_history.csv): mean ± std over seeds vs "
                       "epoch, one line per rule (same colours as the summary).",
     "samples": "Generated samples (samples.npz) against the reference data.",
+    "samples_vs_bp": "The lump's samples (samples.npz) beside those of the same network trained on the task "
+                     "alone by the exact gradient (samples_bp.npz): the same reverse process, starting noise and "
+                     "labels; the table above compares their scores.",
     "lump_trajectory": "The lump's own reverse process (lump_trajectory.npz): for one sample per class, the "
                        "noisy-image port x_i and the estimate port's denoised D_i at the sampler's steps "
                        "(σ_i above), and the final sample.",

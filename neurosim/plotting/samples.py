@@ -1,7 +1,8 @@
 """Figures of generated samples, from ``samples.npz``.
 
 d == 2  → scatter of samples over the reference;  d == 64 → 8×8 grey images (rows by label);
-otherwise → histograms of the first coordinates, samples vs reference.
+otherwise → histograms of the first coordinates, samples vs reference. A multitask run with
+``sample.bp`` also gets the lump's grid beside its bp-trained twin's (``samples_bp.npz``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def plot_samples(data: dict[str, np.ndarray], out: Path) -> Path | None:
     if d == 64:
         return _images(data, out)
     return _histograms(data, out)
+
+
+def plot_samples_vs_bp(lump: dict[str, np.ndarray], bp: dict[str, np.ndarray], out: Path) -> Path | None:
+    """The lump's 8×8 samples beside the bp-trained network's, rows by label (same labels)."""
+    if lump["samples"].shape[1] != 64 or bp["samples"].shape[1] != 64:
+        return None
+    return _images({"samples": lump["samples"], "reference": bp["samples"], "labels": lump.get("labels")}, out,
+                   names=("the lump (online, concurrent)", "backprop (bp): the same network, this task alone"),
+                   title="Samples by the same reverse process", paired=True)
 
 
 def _scatter(data, out):
@@ -85,15 +95,15 @@ def plot_inpainting(data: dict[str, np.ndarray], out: Path) -> Path | None:
         labels = None
     return _images({"samples": filled, "reference": original, "labels": labels}, out,
                    names=("inpainted (top half given)", "original"),
-                   title="Inpainting: the bottom half generated from the top half")
+                   title="Inpainting: the bottom half generated from the top half", paired=True)
 
 
-def _images(data, out, names=("samples", "reference"), title="Generated 8×8 images"):
+def _images(data, out, names=("samples", "reference"), title="Generated 8×8 images", paired=False):
     s, ref, labels = data["samples"], data.get("reference"), data.get("labels")
     panels = [(names[0], s, labels)]
     if ref is not None and len(ref):
-        # the reference rows follow the labels too when the arrays pair up (inpainting)
-        panels.append((names[1], ref, labels if names[1] == "original" else None))
+        # the reference rows follow the labels too when the arrays pair up (inpainting, lump vs bp)
+        panels.append((names[1], ref, labels if paired else None))
     finite = np.concatenate([p[1][np.isfinite(p[1])].ravel() for p in panels])
     vmin, vmax = (np.percentile(finite, 1), np.percentile(finite, 99)) if finite.size else (0, 1)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels) + 0.8, 5.2),

@@ -5,7 +5,8 @@
 * compare: the per-rule table ``neurosim compare`` prints, with a link to every sub-run;
 * generate: what was sampled and its scores (``samples.json``);
 * anything else (relax, train, generative, multitask): the top-level numbers of metrics.json, and
-  one row per entry of each table-shaped section (``tasks`` → task → metrics).
+  one row per entry of each table-shaped section (``tasks`` → task → metrics); a multitask run
+  with ``sample.bp``: the lump's samples against its bp twin's, overall and per class.
 
 Accuracies are percentages everywhere: 100 · accuracy with two decimals.
 """
@@ -208,6 +209,34 @@ def metrics_tables(metrics: dict, caption: str = "Results (metrics.json)") -> li
     return ([top] if top.rows else []) + nested
 
 
+#: the sample scores of the lump-vs-bp table: (metrics.json key overall, per class, header)
+SAMPLE_SCORES = (("judge_accuracy", None, "judge accuracy"), ("diversity_ratio", "diversity_ratio", "diversity"),
+                 ("mmd2", "mmd2", "MMD²"), ("w2", "w2", "W2"))
+
+
+def sampling_table(metrics: dict) -> TableSpec | None:
+    """``sampling`` (the lump) against ``sampling_bp`` (the bp-trained same network): the first
+    guidance weight's judge accuracy, diversity ratio, MMD² and W2, overall then per class; None
+    without both (a bp twin that failed: one row with its status)."""
+    lump, bp = metrics.get("sampling"), metrics.get("sampling_bp")
+    if not isinstance(lump, dict) or not isinstance(bp, dict):
+        return None
+    header = ["class"] + [f"{h} {who}" for _, _, h in SAMPLE_SCORES for who in ("lump", "bp")]
+    t = TableSpec("Samples: the lump against bp, the same network (metrics.json sampling, sampling_bp)", header)
+    if bp.get("status", "ok") != "ok":
+        t.rows.append([Cell("all"), Cell(f"bp {bp['status']}", title=bp["status"])])
+        return t
+    t.rows.append([Cell("all")] + [_cell(s.get(k), k) for k, _, _ in SAMPLE_SCORES for s in (lump, bp)])
+    w = bp["headline_guidance"]  # the first guidance weight (metrics.json sorts the guidance keys)
+    per = [s["guidance"][w]["per_class"] for s in (lump, bp)]
+    for c in per[0]:
+        t.rows.append([Cell(c)] + [Cell("—") if k is None else _cell(p[c].get(k), k)
+                                   for _, k, _ in SAMPLE_SCORES for p in per])
+    t.note = (f"Guidance w = {w}, {lump.get('per_class')} samples per class, the same starting noise; diversity: "
+              "mean pairwise distance over the real test digits'; MMD² and W2 to the real test digits of the class.")
+    return t
+
+
 def summary_tables(run_dir: Path, verb: str) -> list[TableSpec]:
     """The tables that lead a report of ``verb`` (see module docstring)."""
     if verb == "gradcheck":
@@ -222,7 +251,10 @@ def summary_tables(run_dir: Path, verb: str) -> list[TableSpec]:
         return metrics_tables({k: v for k, v in info.items() if k not in ("shape",)},
                               "Samples (samples.json)")
     metrics = io.read_metrics(run_dir)
-    return metrics_tables(metrics) if isinstance(metrics, dict) else []
+    if not isinstance(metrics, dict):
+        return []
+    samples = sampling_table(metrics)
+    return metrics_tables(metrics) + ([samples] if samples else [])
 
 
 def report_kind(run_dir: Path) -> tuple[str, str]:

@@ -49,6 +49,8 @@ SAMPLE = Table({
                       doc="classifier-free guidance weights w, one set of samples each (the first: the sample grid)"),
     "per_class": Field((int,), 20, check=positive_int, doc="samples of every class, each conditioned on a held-out example's condition"),
     "warm": Field((float,), 10.0, check=positive, doc="relaxation per step, in τ (the first step: eval_relax.duration)"),
+    "bp": Field((bool,), False, doc="also sample the bp control's network of the task (trained as the bp control is) "
+                "by the same reverse process: sampling_bp, samples_bp.npz"),
 }, default="absent")
 
 CONDITION_MASK = Table({

@@ -18,7 +18,7 @@ from __future__ import annotations
 from .arrays import read_checkpoint, read_division, read_inpainting, read_samples
 from .compare import read_compare, read_compare_history, rule_order
 from .contract import (CHECKPOINT, COMPARE_CSV, COMPARE_HISTORY, COMPARE_JSON, DIVISION, DIVISION_JSON,
-                       GRADCHECK, GRADIENTS, HISTORY, INPAINTING, KNOWN_FILES, METRICS, NETWORK, SAMPLES,
+                       GRADCHECK, GRADIENTS, HISTORY, INPAINTING, KNOWN_FILES, METRICS, NETWORK, SAMPLES, SAMPLES_BP,
                        SAMPLES_JSON, SCENARIO, SWEEP_CSV, SWEEP_JSON, TRACES, known_files)
 from .documents import (flatten, read_gradcheck, read_json, read_metrics, read_samples_info,
                         read_scenario_text, read_sweep, scenario_header)
@@ -29,7 +29,7 @@ from .traces import Traces, on_intervals, read_train_traces, read_traces
 __all__ = ["read_checkpoint", "read_division", "read_inpainting", "read_samples", "read_compare",
            "read_compare_history", "rule_order", "CHECKPOINT", "COMPARE_CSV", "COMPARE_HISTORY",
            "COMPARE_JSON", "DIVISION", "DIVISION_JSON", "GRADCHECK", "GRADIENTS", "HISTORY", "INPAINTING",
-           "KNOWN_FILES", "METRICS", "NETWORK", "SAMPLES", "SAMPLES_JSON", "SCENARIO", "SWEEP_CSV",
+           "KNOWN_FILES", "METRICS", "NETWORK", "SAMPLES", "SAMPLES_BP", "SAMPLES_JSON", "SCENARIO", "SWEEP_CSV",
            "SWEEP_JSON", "TRACES", "known_files", "flatten", "read_gradcheck", "read_json", "read_metrics",
            "read_samples_info", "read_scenario_text", "read_sweep", "scenario_header", "BlockInfo",
            "NetworkInfo", "read_network", "Table", "read_csv_table", "read_history", "Traces",

@@ -19,6 +19,7 @@ COMPARE_CSV = "compare.csv"
 COMPARE_HISTORY = "compare_history.csv"
 GRADCHECK = "gradcheck.json"
 SAMPLES = "samples.npz"
+SAMPLES_BP = "samples_bp.npz"          # multitask sample.bp: the bp-trained twin's samples
 SAMPLES_JSON = "samples.json"          # ``neurosim generate``: what was sampled, and its scores
 INPAINTING = "inpainting.npz"
 GRADIENTS = "gradients.npz"
@@ -28,7 +29,7 @@ DIVISION = "division_of_labour.npz"     # multitask: who does what (experiments/
 DIVISION_JSON = "division_of_labour.json"
 
 KNOWN_FILES = (SCENARIO, METRICS, NETWORK, TRACES, CHECKPOINT, HISTORY, COMPARE_JSON,
-               COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, GRADIENTS, SAMPLES, SAMPLES_JSON, INPAINTING,
+               COMPARE_CSV, COMPARE_HISTORY, GRADCHECK, GRADIENTS, SAMPLES, SAMPLES_BP, SAMPLES_JSON, INPAINTING,
                SWEEP_JSON, SWEEP_CSV, DIVISION, DIVISION_JSON, "lump_trajectory.npz", "lump_generation.json")
 
 
