@@ -1,6 +1,8 @@
 """bp where it exists (learning/minima_gradient.py) against independent computations: the particles
 kept are those the eigenvalues and residuals say, the dense gradient is bit for bit the implicit
 gradient of the kept particles' batch, and the matrix-free one equals it to 1e-8."""
+import tracemalloc
+
 import numpy as np
 
 from neurosim.learning.minima_gradient import above_curvature, dense_fits, minima_gradient
@@ -70,3 +72,20 @@ def test_cholesky_curvature_test_is_the_eigenvalue_test():
 
 def test_the_dense_hessians_are_built_only_when_they_fit():
     assert dense_fits(32, 500) and not dense_fits(32, 2000)
+
+
+def test_at_2000_units_the_kept_gradient_is_matrix_free_by_itself():
+    """Four 2003-unit Hessians would take 128 MB > DENSE_HESSIAN_BYTES: the default solver is CG,
+    and no allocation comes near one N × N matrix per particle."""
+    net, params, _, _ = small_supervised_batch(hidden=2000, gain=0.5)
+    rng = np.random.default_rng(2)
+    p, n = 4, 2003
+    clamped, y = {"in": rng.random((p, 5))}, rng.random((p, 3))
+    x = {"h": 0.1 * rng.standard_normal((p, 2000)), "out": rng.random((p, 3))}
+    assert not dense_fits(p, n)
+    tracemalloc.start()
+    grad, keep = minima_gradient(net, params, clamped, "out", y, "mse", x, 1e-3, np.inf, lanczos_steps=20)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert keep.all() and peak < 0.25 * p * n * n * 8
+    assert all(np.isfinite(g).all() for _, _, g in grad.items()) and np.abs(grad.weights["h->out"]).max() > 0

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .matrix_free import CG_TOL, LANCZOS_STEPS, batched_cg, lanczos_min_eig, reduced_hessian_operator
-from .reference_derivatives import hessian, mixed_vjp
-from .reference_implicit import adjoint_rhs, adjoint_system, held_out, projected_residual
+from .matrix_free import (CG_TOL, LANCZOS_STEPS, batched_cg, implicit_gradient_cg, lanczos_min_eig,
+                          reduced_hessian_operator)
+from .reference_derivatives import free_blocks, hessian, mixed_vjp
+from .reference_implicit import adjoint_rhs, adjoint_system, held_out, implicit_gradient, projected_residual
 
 #: above this the (P, N, N) float64 Hessian is not built (at a few hundred units the dense solve is faster)
 DENSE_HESSIAN_BYTES = 64 << 20
@@ -31,6 +32,17 @@ DENSE_HESSIAN_BYTES = 64 << 20
 def dense_fits(p: int, n: int) -> bool:
     """Whether P Hessians of N × N float64 stay within ``DENSE_HESSIAN_BYTES``."""
     return p * n * n * 8 <= DENSE_HESSIAN_BYTES
+
+
+def implicit_gradient_that_fits(net, params, clamped: dict, out: str, target, kind: str, x_star: dict):
+    """The whole batch's implicit gradient (grad, info): :func:`~.reference.implicit_gradient`
+    where the dense Hessians fit, :func:`~.matrix_free.implicit_gradient_cg` (no curvature
+    estimate: ``info["min_eigs"]`` nan) where they do not."""
+    p = len(np.asarray(target))
+    n = sum(net.block(b).size for b in free_blocks(net, clamped))
+    if dense_fits(p, n):
+        return implicit_gradient(net, params, clamped, out, target, kind, x_star=x_star)
+    return implicit_gradient_cg(net, params, clamped, out, target, kind, x_star, min_eigs=False)
 
 
 def above_curvature(h: np.ndarray, rows: np.ndarray, min_eig: float) -> np.ndarray:
