@@ -44,9 +44,10 @@ def assert_different_run(a, b):
     assert metrics_without_timing(load_metrics(a)) != metrics_without_timing(load_metrics(b))
 
 
-def test_metrics_without_timing_drops_only_seconds():
-    m = {"final_energy": 1.0, "wall_seconds": 2.0, "nested": {"compile_seconds": 1, "n": 3}}
-    assert metrics_without_timing(m) == {"final_energy": 1.0, "nested": {"n": 3}}
+def test_metrics_without_timing_drops_only_seconds_and_memory():
+    m = {"final_energy": 1.0, "wall_seconds": 2.0, "nested": {"compile_seconds": 1, "n": 3},
+         "control_peak_rss_mib": {"bp_final/0": 80.0}, "rss_note": 1}
+    assert metrics_without_timing(m) == {"final_energy": 1.0, "nested": {"n": 3}, "rss_note": 1}
 
 
 def test_cli_same_seed_same_run_other_seed_differs(tmp_path, cli):

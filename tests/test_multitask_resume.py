@@ -101,6 +101,11 @@ def test_short_run_checkpoints_every_evaluation_and_reports_every_control(refere
             assert (entry[label] is None) == (entry[status] != "ok")  # a failure never shows a figure
     with np.load(out / "checkpoint.npz") as z:  # the plots' weights are at the top level
         assert any(k.startswith("weights/") for k in z.files)
+    plan = [f"isolated_final/{k}" for k in range(3)] + [f"bp_final/{k}" for k in range(3)] + ["ep_sync_final"]
+    seconds, peaks = metrics["control_wall_seconds"], metrics["control_peak_rss_mib"]
+    assert list(seconds) == list(peaks) == plan
+    assert all(s > 0 for s in seconds.values()) and sum(seconds.values()) <= metrics["controls_wall_seconds"]
+    assert all(0 < m < 1e5 for m in peaks.values()) and metrics["concurrent_peak_rss_mib"] > 0
 
 
 def test_killed_twice_then_resumed_writes_the_same_files(reference, tmp_path):
@@ -112,6 +117,8 @@ def test_killed_twice_then_resumed_writes_the_same_files(reference, tmp_path):
     assert _kill_when(scenario, out, lambda ph: ph == ("controls", True), resume=True) == ("controls", True)
     run(scenario, out, resume=True, plots=False)
     _same_run(ref_out, out)
+    metrics = json.loads((out / "metrics.json").read_text())  # every control timed across the kills
+    assert all(s is not None and s > 0 for s in metrics["control_wall_seconds"].values())
     run(scenario, out, resume=True, plots=False)  # resuming a finished run changes nothing
     _same_run(ref_out, out)
 

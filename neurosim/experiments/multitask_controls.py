@@ -18,8 +18,7 @@ from ..build import build
 from ..engine.simulator import SimulationDiverged
 from ..learning.estimators import Problem, get_estimator
 from ..learning.nudging import PhaseRunner, RelaxConfig
-from ..learning.matrix_free import implicit_gradient_cg
-from ..learning.reference import implicit_gradient
+from ..learning.minima_gradient import minima_gradient
 from ..model.network import Params
 from ..model.tasks import TaskSpec
 from .multitask import silent
@@ -28,7 +27,6 @@ from .setup import optimizer_for
 CHECKPOINT_BATCHES = 100  # a batch control writes a checkpoint every this many batches
 MIN_EIG = 1e-3       # bp: a particle's free state counts as a strict minimum above this curvature
 MAX_RESIDUAL = 1e-4  # … and as a fixed point below this stationarity residual
-DENSE_HESSIAN_BYTES = 64 << 20  # bp: above this the (P, N, N) Hessian is not built
 CONTROL_CG_TOL = 1e-10  # bp: relative CG residual (the gradient to ~1e-9 of the dense solve's)
 
 
@@ -46,7 +44,8 @@ def batch_problem(net, params, task: TaskSpec, data: dict, idx, ports, relax: Re
 def fixed_point_gradient(problem: Problem, matrix_free: bool | None = None):
     """bp where it exists: the implicit gradient over the particles whose free state is a
     fixed point (residual ≤ ``MAX_RESIDUAL``) and a strict minimum (smallest Hessian eigenvalue
-    > ``MIN_EIG``); ``(grad or None, mask of the particles used)``.
+    > ``MIN_EIG``); ``(grad or None, mask of the particles used)``
+    (:func:`~neurosim.learning.minima_gradient.minima_gradient`).
 
     Why: dx*/dθ = −H⁻¹ ∂g/∂θ holds only at a strict minimum. Where the free phase has not
     converged, or the fixed point is about to vanish (a saddle-node: the smallest eigenvalue → 0,
@@ -55,34 +54,13 @@ def fixed_point_gradient(problem: Problem, matrix_free: bool | None = None):
     that destroys the fixed point. Such particles are left out (a batch with none left is
     skipped) rather than followed over the edge.
 
-    ``matrix_free``: the curvature by Lanczos and μ by conjugate gradients over the kept
-    particles (``learning/matrix_free.py``), never the (P, N, N) Hessian; otherwise the dense
-    solve. By default matrix-free once the dense Hessians would take more than
-    ``DENSE_HESSIAN_BYTES`` (at a few hundred units the dense solve is the faster one)."""
-    runner = PhaseRunner(problem)
-    free = runner.free()
+    ``matrix_free``: the curvature by Lanczos and μ by conjugate gradients, never the (P, N, N)
+    Hessian; False: the dense solve; None (default): matrix-free once the dense Hessians would
+    exceed ``DENSE_HESSIAN_BYTES``."""
+    free = PhaseRunner(problem).free()
     x_star = {b: np.real(v) for b, v in free.items() if b not in problem.clamped}
-    args = (problem.net, problem.params(), problem.clamped, problem.out, problem.target, problem.cost)
-    if matrix_free is None:
-        n = sum(v.shape[1] for v in x_star.values())
-        matrix_free = len(problem.target) * n * n * 8 > DENSE_HESSIAN_BYTES
-    if matrix_free:
-        p = len(problem.target)
-        _, info = implicit_gradient_cg(*args, x_star=x_star, particles=np.zeros(p, dtype=bool))
-        valid = (info["min_eigs"] > MIN_EIG) & (info["residuals"] <= MAX_RESIDUAL)
-        if not valid.any():
-            return None, valid
-        grad, _ = implicit_gradient_cg(*args, x_star=x_star, particles=None if valid.all() else valid,
-                                       tol=CONTROL_CG_TOL, min_eigs=False)
-        return grad, valid
-    grad, info = implicit_gradient(*args, x_star=x_star)
-    valid = (info["min_eigs"] > MIN_EIG) & (info["residuals"] <= MAX_RESIDUAL)
-    if valid.all():
-        return grad, valid
-    if not valid.any():
-        return None, valid
-    grad, _ = implicit_gradient(*args, x_star=x_star, particles=valid)
-    return grad, valid
+    return minima_gradient(problem.net, problem.params(), problem.clamped, problem.out, problem.target,
+                           problem.cost, x_star, MIN_EIG, MAX_RESIDUAL, matrix_free, cg_tol=CONTROL_CG_TOL)
 
 
 def _finite(p: Params) -> bool:

@@ -10,7 +10,11 @@ of an isolated run and every ``CHECKPOINT_BATCHES`` batches of a batch control. 
 synapses' running averages, the examples on show, every random stream, the loop's position, the
 traces so far), the evaluation history, the results of the controls done and the state of the
 control under way; ``neurosim run S --out D --resume`` continues from it and writes the same
-``metrics.json`` and ``history.csv`` as an uninterrupted run (timing keys aside).
+``metrics.json`` and ``history.csv`` as an uninterrupted run (timing and memory keys aside).
+
+Each control's wall seconds and peak RSS (from a reset high-water mark, :mod:`.peak_memory`)
+are measured across its checkpoints and resumes: ``control_wall_seconds`` and
+``control_peak_rss_mib`` (control key → figure), beside ``concurrent_peak_rss_mib``.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from .checkpoint import check_same_scenario, params_arrays, read_checkpoint, und
 from .loop import Job, run_loop, save
 from .multitask import ConcurrentRun, Evaluation, gradient_probe, port_blocks, task_specs
 from .multitask_controls import BatchControl, chance_level, control_status
+from .peak_memory import peak_rss_mib, reset_peak_rss
 from .progress import Progress
 from .readout import eval_relax_config
 from .setup import make_network
@@ -57,7 +62,9 @@ class MultitaskRun(Job):
         self.probe_batch = {k: v[probe_idx] for k, v in self.train.items()}
         self.run = ConcurrentRun(scenario, self.tasks, self.train, self.params0.copy())
         self.history: list[dict] = []
-        self.seconds = {"concurrent": 0.0, "controls": 0.0}
+        self.seconds = {"concurrent": 0.0, "controls": 0.0}  # and "control/<key>" once a control runs
+        self.peaks: dict[str, float] = {}     # "concurrent" / "control/<key>" → peak RSS, MiB
+        self._control = None                  # key of the control being timed
         self.done: dict[str, dict] = {}       # control key → {"scores", "residual", "failure"}
         self.phase = "concurrent"
         self._run_state = None                # the finished concurrent run's state, saved once
@@ -81,9 +88,22 @@ class MultitaskRun(Job):
         return self.run_dir / CHECKPOINT
 
     def _tick(self, phase: str):
+        """Book the time since the last tick to ``phase`` (and to the control being timed), and
+        the peak RSS since the last reset to that control, or to the concurrent phase."""
         now = time.perf_counter()
-        self.seconds[phase] += now - self._clock
-        self._clock = now
+        dt, self._clock = now - self._clock, now
+        self.seconds[phase] += dt
+        stretch = f"control/{self._control}" if self._control else phase
+        if self._control:
+            self.seconds[stretch] = self.seconds.get(stretch, 0.0) + dt
+        if stretch != "controls":  # the controls phase's own bookkeeping between controls: not reported
+            self.peaks[stretch] = max(self.peaks.get(stretch, 0.0), peak_rss_mib())
+
+    def _time_control(self, key: str | None):
+        """Start (``key``) or end (None) the timing of a control: tick, reset the RSS high-water mark."""
+        self._tick("controls")
+        self._control = key
+        reset_peak_rss()
 
     def arrays(self) -> dict:
         self._tick("concurrent" if self.phase == "concurrent" else "controls")
@@ -99,12 +119,14 @@ class MultitaskRun(Job):
         if self._current is not None:
             key, control = self._current
             current = {"key": key, "state": control.state_dict()[1]}
-        return {"phase": self.phase, "seconds": self.seconds, "run": run_meta, "controls": self.done,
+        return {"phase": self.phase, "seconds": self.seconds, "peaks": self.peaks, "run": run_meta,
+                "controls": self.done,
                 "current": current}
 
     def restore(self, arrays: dict, meta: dict) -> None:
         self.run.load_state_dict(under("run/", arrays), meta["run"])
         self.seconds, self.done, self.phase = meta["seconds"], meta["controls"], meta["phase"]
+        self.peaks = meta.get("peaks", {})  # a checkpoint written before peaks were kept has none
         if self.progress:
             where = (f"t = {self.run.sim.t:g}" if self.phase == "concurrent"
                      else f"the control phase ({len(self.done)} controls done)")
@@ -207,6 +229,7 @@ class MultitaskRun(Job):
         for i, key in enumerate(plan):
             if key in self.done:
                 continue
+            self._time_control(key)
             control, scored = self.make_control(key)
             if current is not None and current["key"] == key:
                 control.load_state_dict(current["arrays"], current["state"])
@@ -235,6 +258,7 @@ class MultitaskRun(Job):
                 self.done[key]["excluded_fraction"] = excluded_fraction(control)
                 self.done[key]["skipped_batches"] = control.skipped
                 self._bp_params[int(key.partition("/")[2])] = (params, failure, excluded_fraction(control))
+            self._time_control(None)
             self.save()
         bar.finish(f"{len(plan)}/{len(plan)} controls".ljust(36))
         self.phase = "done"
@@ -312,6 +336,10 @@ class MultitaskRun(Job):
         metrics["eval_residual_max"] = max([row["eval_residual"] for row in history] +
                                            [r["residual"] for r in self.done.values()])
         metrics["wall_seconds"] = self.seconds["concurrent"] + self.seconds["controls"]
+        # per control: its training and scoring, summed over resumes; memory from a reset high-water mark
+        metrics["control_wall_seconds"] = {k: self.seconds.get(f"control/{k}") for k in self.plan()}
+        metrics["control_peak_rss_mib"] = {k: self.peaks.get(f"control/{k}") for k in self.plan()}
+        metrics["concurrent_peak_rss_mib"] = self.peaks.get("concurrent")
         return metrics
 
 

@@ -114,10 +114,11 @@ def _parse(v):
 
 
 def metrics_without_timing(metrics: dict) -> dict:
-    """``metrics`` without timing keys (``*_seconds``, ``seconds*``) (for comparing runs)."""
+    """``metrics`` without the machine's measurements — timing keys (``*_seconds``, ``seconds*``)
+    and memory keys (``*_rss_mib``) — for comparing runs."""
     if isinstance(metrics, dict):
         return {k: metrics_without_timing(v) for k, v in metrics.items()
-                if not (k.endswith("_seconds") or k.startswith("seconds"))}
+                if not (k.endswith(("_seconds", "_rss_mib")) or k.startswith("seconds"))}
     return metrics
 
 

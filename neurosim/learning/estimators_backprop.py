@@ -12,6 +12,7 @@ from ..model.activations import drho, rho
 from . import reference as ref
 from .estimator_base import Estimator, _info
 from .gradients import zeros_like
+from .minima_gradient import implicit_gradient_that_fits
 from .nudging import PhaseRunner
 
 
@@ -95,7 +96,9 @@ class BP(Estimator):
     The fixed point comes from the engine's free relaxation (``solver="engine"``, the default:
     fast, and the same fixed point the local rules start from) or from the independent numpy
     solver :func:`reference.solve_fixed_point` warm-started from ``init_state``
-    (``solver="numpy"``)."""
+    (``solver="numpy"``). The adjoint is the dense solve where the (P, N, N) Hessians fit in
+    ``minima_gradient.DENSE_HESSIAN_BYTES``, conjugate gradients on Hessian-vector products
+    otherwise (:func:`~.minima_gradient.implicit_gradient_that_fits`)."""
 
     name = "bp"
     options = ("solver",)
@@ -111,16 +114,16 @@ class BP(Estimator):
             runner = PhaseRunner(problem)
             free = runner.free()
             x_star = {b: np.real(v) for b, v in free.items() if b not in problem.clamped}
-            grad, info = ref.implicit_gradient(net, params, problem.clamped, problem.out,
-                                               problem.target, problem.cost, x_star=x_star)
+            grad, info = implicit_gradient_that_fits(net, params, problem.clamped, problem.out,
+                                                     problem.target, problem.cost, x_star)
             return grad, _info(runner, problem.out, loss=info["loss"], residual=info["residual"])
         x0 = None
         if problem.init_state:
             x0 = {b: v for b, v in problem.init_state.items() if b not in problem.clamped}
             x0 = x0 if len(x0) == len(net.block_names()) - len(problem.clamped) else None
         x_star = ref.solve_fixed_point(net, params, problem.clamped, x0=x0)
-        grad, info = ref.implicit_gradient(net, params, problem.clamped, problem.out, problem.target,
-                                           problem.cost, x_star=x_star)
+        grad, info = implicit_gradient_that_fits(net, params, problem.clamped, problem.out, problem.target,
+                                                 problem.cost, x_star)
         return grad, _info(x_star, problem.out, loss=info["loss"], residual=info["residual"])
 
 

@@ -61,11 +61,8 @@ def solve_fixed_point(net: Network, params: Params, clamped: dict, x0: dict | No
     while res.max() > tol and it < max_iter:
         it += 1
         n_newton += 1
-        h = hessian(net, params, _full_states(layout, x, clamped), blocks)
         fixed = layout.bounded & (((x <= layout.lo) & (g > 0)) | ((x >= layout.hi) & (g < 0)))
-        h = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, h)
-        idx = np.arange(layout.n)
-        h[:, idx, idx] = np.where(fixed, 1.0, h[:, idx, idx])
+        h = held_out(hessian(net, params, _full_states(layout, x, clamped), blocks), fixed)
         rhs = np.where(fixed, 0.0, g)
         try:
             dx = np.linalg.solve(h, rhs[:, :, None])[:, :, 0]
@@ -91,6 +88,15 @@ def solve_fixed_point(net: Network, params: Params, clamped: dict, x0: dict | No
     if return_info:
         return states, {"residual": float(res.max()), "iterations": it, "newton_steps": n_newton}
     return states
+
+
+def held_out(h: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """H (P, N, N) with the rows and columns of the ``fixed`` units (P, N) replaced by the identity:
+    those units do not move, so μ = 0 there and the rest of the system is H over the others."""
+    h = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, h)
+    idx = np.arange(h.shape[1])
+    h[:, idx, idx] = np.where(fixed, 1.0, h[:, idx, idx])
+    return h
 
 
 def _check_out(net, clamped, out, target, kind):
@@ -119,13 +125,20 @@ def adjoint_system(net, params, clamped, x_star, out, target, kind, particles=No
     p = x.shape[0]
     g = layout.pack(en.network_grad(net, params, states))
     fixed = layout.on_bound(x)
+    return target, layout, states, x, g, fixed, adjoint_rhs(layout, states, fixed, out, target, kind, particles)
+
+
+def adjoint_rhs(layout: FreeLayout, states: dict, fixed, out: str, target, kind: str, particles=None):
+    """dl = ∂L/∂x* (P, N) for L = (1/|S|) Σ_{p∈S} C(x_out,p, y_p), S = ``particles`` (a boolean
+    mask; every particle by default), zero on the ``fixed`` units."""
+    p = fixed.shape[0]
     dl = np.zeros((p, layout.n))
     if particles is None:
         dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) / p
     else:
         mask = np.asarray(particles, dtype=bool)
         dl[:, layout.slices[out]] = en.cost_grad(kind, states[out], target) * mask[:, None] / max(mask.sum(), 1)
-    return target, layout, states, x, g, fixed, np.where(fixed, 0.0, dl)
+    return np.where(fixed, 0.0, dl)
 
 
 def loss_at(states: dict, out: str, target, kind: str) -> float:
@@ -159,10 +172,7 @@ def implicit_gradient(net: Network, params: Params, clamped: dict, out: str, tar
     target, layout, states, x, g, fixed, dl = adjoint_system(net, params, clamped, x_star, out, target,
                                                               kind, particles)
     p = x.shape[0]
-    h = hessian(net, params, states, layout.blocks)
-    h = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, h)
-    idx = np.arange(layout.n)
-    h[:, idx, idx] = np.where(fixed, 1.0, h[:, idx, idx])
+    h = held_out(hessian(net, params, states, layout.blocks), fixed)
     mu_vec = np.linalg.solve(h, dl[:, :, None])[:, :, 0]
     mu = layout.unpack(mu_vec)
     grad = mixed_vjp(net, params, states, mu).scale(-1.0)
