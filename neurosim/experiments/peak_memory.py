@@ -4,6 +4,7 @@ stretch's start, read it at its end.
 Linux keeps one high-water mark per process (VmHWM, which ``getrusage``'s ``ru_maxrss`` reports);
 writing ``5`` to ``/proc/self/clear_refs`` (Linux ≥ 4.0) sets it back to the current RSS. Where
 that is not possible the peak read is the process's so far (an upper bound on the stretch's).
+A reset is seen from outside too: ``/usr/bin/time -v`` then reports the peak since the last one.
 """
 from __future__ import annotations
 

@@ -88,5 +88,7 @@ def minima_gradient(net, params, clamped: dict, out: str, target, kind: str, x_s
     if matrix_free:
         mu_vec, _, _ = batched_cg(reduced_hessian_operator(net, params, sub, layout, sub_fixed), dl, cg_tol)
     else:
-        mu_vec = np.linalg.solve(h if keep.all() else h[keep], dl[:, :, None])[:, :, 0]
+        if not keep.all():
+            h = h[keep]  # the kept particles' systems only; the whole batch's Hessians freed here
+        mu_vec = np.linalg.solve(h, dl[:, :, None])[:, :, 0]
     return mixed_vjp(net, params, sub, layout.unpack(mu_vec)).scale(-1.0), keep

@@ -92,8 +92,9 @@ def solve_fixed_point(net: Network, params: Params, clamped: dict, x0: dict | No
 
 def held_out(h: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """H (P, N, N) with the rows and columns of the ``fixed`` units (P, N) replaced by the identity:
-    those units do not move, so μ = 0 there and the rest of the system is H over the others."""
-    h = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, h)
+    those units do not move, so μ = 0 there and the rest of the system is H over the others.
+    In place (no second (P, N, N) array at the memory peak); returns ``h``."""
+    np.putmask(h, fixed[:, :, None] | fixed[:, None, :], 0.0)
     idx = np.arange(h.shape[1])
     h[:, idx, idx] = np.where(fixed, 1.0, h[:, idx, idx])
     return h
