@@ -129,7 +129,7 @@ def compute_drive(topo, nudge, b, t, x, r, g, w, bias, target, scratch):
     drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, x, topo[11][b], False, False)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, use_base, discrete):
     """The drive of block b into g_b, starting from ``base`` (the bias and the couplings of
     adjacency rows before ``j0``, see :func:`static_drive`) when ``use_base``, else from the bias.
@@ -137,35 +137,42 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
     Continuous modes: g_b = ρ'(x_b) ⊙ h_b − x_b + memory − λ∂C/∂x_b (−∂F/∂x_b).
     ``discrete``: g_b = ρ(h_b + memory − λ∂C/∂x_b), the block's next state, with the couplings
     reading the neighbours' states themselves (their r buffer holds x, see :func:`apply_discrete`).
+
+    Inlined into the loops and cheap in bookkeeping, because on small blocks the bookkeeping
+    is most of an update: a call copies the topo and nudge tuples (26 arrays) and counts a
+    reference to each (atomic), every (P, n) view is a reshape call and two more counts. So it
+    reads only the tuple fields it uses, works on flat slices of the block, and builds the 2-d
+    views only for the couplings and for a memory or a nudge when the block has one.
     """
-    (P, sizes, offsets, act, lo, hi, tau, w_off, mem_n, mem_off, mem_beta,
-     adj_ptr, adj_proj, adj_other, adj_side, proj_pre, proj_post) = topo
-    n = sizes[b]
-    off = offsets[b]
-    xb = block_matrix(x, P, offsets, b)
-    gb = block_matrix(g, P, offsets, b)
+    P, offsets = topo[0], topo[2]
+    n, off = topo[1][b], offsets[b]
+    m, g0 = P * n, P * off
+    gf = g[g0:g0 + m]
     if use_base:
-        bb = block_matrix(base, P, offsets, b)
-        for p in range(P):
-            for i in range(n):
-                gb[p, i] = bb[p, i]
+        bf = base[g0:g0 + m]
+        for q in range(m):
+            gf[q] = bf[q]
     else:
         for p in range(P):
             for i in range(n):
-                gb[p, i] = bias[off + i]
-    for j in range(j0, adj_ptr[b + 1]):
-        add_coupling(topo, j, n, r, w, gb, scratch)
-    a = act[b]
+                gf[p * n + i] = bias[off + i]
+    j1 = topo[11][b + 1]
+    if j0 < j1:
+        gb = gf.reshape((P, n))
+        for j in range(j0, j1):
+            add_coupling(topo, j, n, r, w, gb, scratch)
+    a = topo[3][b]
+    xf = x[g0:g0 + m]
     if not discrete:
-        rb = block_matrix(r, P, offsets, b)
-        for p in range(P):
-            for i in range(n):
-                gb[p, i] = drho_given_rho(a, xb[p, i], rb[p, i]) * gb[p, i] - xb[p, i]
-    add_memory(topo, b, w, xb, gb)
-    add_nudge(topo, nudge, b, t, xb, gb, target)
+        rf = r[g0:g0 + m]
+        for q in range(m):
+            gf[q] = drho_given_rho(a, xf[q], rf[q]) * gf[q] - xf[q]
+    if topo[8][b] > 0 or nudge[0][b] != 0:
+        xb, gb = xf.reshape((P, n)), gf.reshape((P, n))
+        add_memory(topo, b, w, xb, gb)
+        add_nudge(topo, nudge, b, t, xb, gb, target)
     if discrete:
-        flat = g[P * off:P * (off + n)]
-        rho_block(a, flat, flat)
+        rho_block(a, gf, gf)
 
 
 @njit(cache=True, inline="always")

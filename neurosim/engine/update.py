@@ -61,14 +61,15 @@ def apply_step(topo, b, gamma, x, r, g):
 
 @njit(cache=True)
 def step_rows(topo, b, gamma, x, r, g, i0, i1):
-    """:func:`apply_step` on the flat range [i0, i1) of block b's rows."""
-    act, lo, hi = topo[3], topo[4], topo[5]
-    a = act[b]
-    l, h = lo[b], hi[b]
+    """:func:`apply_step` on the flat range [i0, i1) of block b's rows (reading only the topo
+    fields it needs, on flat slices: on small blocks the bookkeeping is the cost, see
+    :func:`~.drive.drive_into`)."""
+    a, l, h = topo[3][b], topo[4][b], topo[5][b]
     bounded = l > -np.inf or h < np.inf
     finite = True
-    for i in range(i0, i1):
-        v = x[i] + gamma * g[i]
+    xf, gf = x[i0:i1], g[i0:i1]
+    for i in range(i1 - i0):
+        v = xf[i] + gamma * gf[i]
         if bounded:
             re = v.real
             if re < l:
@@ -77,8 +78,8 @@ def step_rows(topo, b, gamma, x, r, g, i0, i1):
                 v = v - re + h
         if not np.isfinite(v):
             finite = False
-        x[i] = v
-    rho_block(a, x[i0:i1], r[i0:i1])
+        xf[i] = v
+    rho_block(a, xf, r[i0:i1])
     return finite
 
 

@@ -9,7 +9,10 @@ so the logistic activations (one exp per unit per update) dominated a tick: 26 o
 e^r by its Taylor polynomial of degree 13 (|r| ≤ ln 2 / 2: truncation < 5e-18, below half an
 ulp) and 2^k by writing k + 1023 into the exponent bits, z clamped to [−708, 709] (e^z then
 stays a normal float64; a logistic of such z is 0 or 1 to double precision anyway; NaN stays
-NaN). Results agree with the C library's exp to about one ulp (measured over [−750, 750]). :func:`rho_block` applies it for ``sigmoid4`` and
+NaN). Results agree with the C library's exp to about one ulp (measured over [−750, 750]).
+2^k is the bit pattern reinterpreted in a register (:func:`bits_as_float`, one LLVM bitcast), so
+the logistic is one vectorised pass with no scratch array: a tick's ρ allocates nothing (two
+``np.empty`` per block update cost more than the logistic itself on 32-unit blocks). :func:`rho_block` applies it for ``sigmoid4`` and
 ``sigmoid`` on real blocks and the scalar ρ of :mod:`neurosim.model.activations` otherwise
 (complex states, the other activations). The loops compile with numpy's error model: under
 Python's, every division checks for a zero divisor and the division loop is not vectorised
@@ -24,8 +27,9 @@ SIMD lanes and a single-precision division): the same reduction with ln 2 split 
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from ..model.activations import SIGMOID, SIGMOID4, rho_scalar
 
@@ -34,6 +38,22 @@ LN2_HI = 6.93147180369123816490e-01  # ln 2 rounded to 32 significant bits: k·L
 LN2_LO = 1.90821492927058770002e-10
 Z_MIN, Z_MAX = -708.0, 709.0
 INV_FACT = tuple(1.0 / float(np.prod(np.arange(1, k + 1, dtype=np.float64))) for k in range(14))
+
+
+@intrinsic
+def bits_as_float(typingctx, bits):
+    """The float whose IEEE bits are ``bits`` (int64 → float64, int32 → float32): a register
+    reinterpretation, which vectorises (numpy's ``view`` needs an array)."""
+    if bits == types.int64:
+        sig, lty = types.float64(types.int64), ir.DoubleType()
+    elif bits == types.int32:
+        sig, lty = types.float32(types.int32), ir.FloatType()
+    else:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], lty)
+    return sig, codegen
 
 
 @njit(cache=True, inline="always")
@@ -63,25 +83,19 @@ def _exp_parts(z):
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def exp_into(z, kbuf, out):
-    """out[i] ← e^{z[i]} (module docstring); ``kbuf`` an int64 scratch of the same size; ``out``
-    must not be ``z`` (an aliased loop is not vectorised)."""
+def exp_into(z, out):
+    """out[i] ← e^{z[i]} (module docstring); ``out`` may be ``z``."""
     for i in range(z.shape[0]):
-        out[i], kbuf[i] = _exp_parts(np.float64(z[i]))
-    scale = kbuf.view(np.float64)
-    for i in range(z.shape[0]):
-        out[i] = out[i] * scale[i]
+        p, bits = _exp_parts(np.float64(z[i]))
+        out[i] = p * bits_as_float(bits)
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def logistic_into(src, dst, a, c, tmp, kbuf):
-    """dst[i] ← 1 / (1 + e^{−(a·src[i] + c)}), in two vectorised passes (dst may be src)."""
-    n = src.shape[0]
-    for i in range(n):
-        tmp[i], kbuf[i] = _exp_parts(-(a * np.float64(src[i]) + c))
-    scale = kbuf.view(np.float64)
-    for i in range(n):
-        dst[i] = 1.0 / (1.0 + tmp[i] * scale[i])
+def logistic_into(src, dst, a, c):
+    """dst[i] ← 1 / (1 + e^{−(a·src[i] + c)}) in one vectorised pass (dst may be src)."""
+    for i in range(src.shape[0]):
+        p, bits = _exp_parts(-(a * np.float64(src[i]) + c))
+        dst[i] = 1.0 / (1.0 + p * bits_as_float(bits))
 
 
 F32 = np.float32
@@ -112,14 +126,12 @@ def _exp_parts32(z):
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def logistic_into32(src, dst, a, c, tmp, kbuf):
+def logistic_into32(src, dst, a, c):
     """float32 dst[i] ← 1 / (1 + e^{−(a·src[i] + c)}) in float32 arithmetic (module docstring)."""
-    n = src.shape[0]
-    for i in range(n):
-        tmp[i], kbuf[i] = _exp_parts32(-(a * src[i] + c))
-    scale = kbuf.view(np.float32)
-    for i in range(n):
-        dst[i] = E32_ONE / (E32_ONE + tmp[i] * scale[i])
+    for i in range(src.shape[0]):
+        p, bits = _exp_parts32(-(a * src[i] + c))
+        # numba widens int32 arithmetic to int64: the float32 pattern is the low 32 bits
+        dst[i] = E32_ONE / (E32_ONE + p * bits_as_float(np.int32(bits)))
 
 
 def rho_block(act, src, dst):
@@ -140,7 +152,6 @@ def _rho_block(act, src, dst):
     # float32 states: the float32 logistic and scratch; otherwise float64 (module docstring)
     f32 = src.dtype == types.float32 and dst.dtype == types.float32
     logistic = logistic_into32 if f32 else logistic_into
-    tmp_dt, k_dt = (np.float32, np.int32) if f32 else (np.float64, np.int64)
     # σ(4x − 2) for sigmoid4: the same rounding as rho_scalar's −(4x − 2)
     a4, c4, a1, c1 = (F32(4.0), F32(-2.0), F32(1.0), F32(0.0)) if f32 else (4.0, -2.0, 1.0, 0.0)
 
@@ -150,9 +161,8 @@ def _rho_block(act, src, dst):
             for i in range(n):
                 dst[i] = rho_scalar(act, src[i])
             return
-        tmp, kb = np.empty(n, dtype=tmp_dt), np.empty(n, dtype=k_dt)
         if act == SIGMOID4:
-            logistic(src, dst, a4, c4, tmp, kb)
+            logistic(src, dst, a4, c4)
         else:
-            logistic(src, dst, a1, c1, tmp, kb)
+            logistic(src, dst, a1, c1)
     return fast
