@@ -118,6 +118,11 @@ def mnist_folder(path: str | None) -> tuple[Path, str]:
     return folder, hint
 
 
+def idx_paths(folder: Path, hint: str = "") -> dict[str, Path]:
+    """The four IDX files of ``folder`` by role (``IDX_FILES``); FileNotFoundError naming the first missing."""
+    return {k: _find_idx(folder, stem, hint) for k, stem in IDX_FILES.items()}
+
+
 @option_ranges(n_train=at_least(1), n_test=at_least(1))
 def load_mnist_idx(seed: int = 0, path: str | None = None, n_train: int | None = None,
                    n_test: int | None = None) -> Dataset:
@@ -127,7 +132,7 @@ def load_mnist_idx(seed: int = 0, path: str | None = None, n_train: int | None =
     random subset (drawn with ``seed``; stratification is not enforced); None keeps everything in
     file order."""
     folder, hint = mnist_folder(path)
-    arrays = {k: read_idx(_find_idx(folder, stem, hint)) for k, stem in IDX_FILES.items()}
+    arrays = {k: read_idx(f) for k, f in idx_paths(folder, hint).items()}
     rng = np.random.default_rng(seed)
     parts = []
     for split, n in (("train", n_train), ("test", n_test)):
@@ -242,8 +247,7 @@ def missing_package(name: str, options: dict | None = None) -> str | None:
     if name == "mnist_idx" and (options or {}).get("path") is None:
         folder = default_folder("mnist")
         try:
-            for stem in IDX_FILES.values():
-                _find_idx(folder, stem)
+            idx_paths(folder)
         except FileNotFoundError:
             return (f"data set {name!r} reads MNIST from {str(folder)!r}, which does not hold the four "
                     f"IDX files: download them with `{fetch_command('mnist')}` (about 11 MB), "

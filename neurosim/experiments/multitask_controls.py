@@ -56,7 +56,7 @@ def fixed_point_gradient(problem: Problem, matrix_free: bool | None = None):
 
     ``matrix_free``: the curvature by Lanczos and μ by conjugate gradients, never the (P, N, N)
     Hessian; False: the dense solve; None (default): matrix-free once the dense Hessians would
-    exceed ``DENSE_HESSIAN_BYTES``."""
+    exceed ``minima_gradient.DENSE_HESSIAN_BYTES``."""
     free = PhaseRunner(problem).free()
     x_star = {b: np.real(v) for b, v in free.items() if b not in problem.clamped}
     return minima_gradient(problem.net, problem.params(), problem.clamped, problem.out, problem.target,

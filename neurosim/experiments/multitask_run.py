@@ -255,9 +255,9 @@ class MultitaskRun(Job):
                 self.done[key]["judged"] = {str(k): self.judged(params, k) for k in scored
                                             if self.tasks[k].name in self.mt["judge"]}
             if isinstance(control, BatchControl) and control.rule == "bp":
-                self.done[key]["excluded_fraction"] = excluded_fraction(control)
+                excluded = self.done[key]["excluded_fraction"] = excluded_fraction(control)
                 self.done[key]["skipped_batches"] = control.skipped
-                self._bp_params[int(key.partition("/")[2])] = (params, failure, excluded_fraction(control))
+                self._bp_params[int(key.partition("/")[2])] = (params, failure, excluded)
             self._time_control(None)
             self.save()
         bar.finish(f"{len(plan)}/{len(plan)} controls".ljust(36))
