@@ -238,12 +238,27 @@ def test_fresh_run_removes_the_previous_runs_files_and_keeps_unknown_ones(tmp_pa
 
 
 # -- Ctrl-C --------------------------------------------------------------------------------------------
+# A shell without job control starts background jobs with SIGINT ignored, and an ignored signal stays
+# ignored across exec: pytest launched as `cmd &` would hand that to these tests, Python would keep
+# SIG_IGN instead of installing its KeyboardInterrupt handler, and Ctrl-C would (rightly) do nothing.
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def sigint_default():
+    """Python's own Ctrl-C handler for the test, whatever the test runner inherited."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_sigint_during_training_exits_130_naming_the_checkpoint(tmp_path):
     scenario = write_scenario(tmp_path / "long.toml", small(training__epochs=500))
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "neurosim.cli", "run", str(scenario), "--out", str(out),
                              "--quiet"], cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:  # wait for epoch 1's checkpoint
@@ -275,7 +290,7 @@ def test_resume_hint_without_checkpoint_and_for_relax(tmp_path):
     assert resume_hint("plot", tmp_path) == ""
 
 
-def test_interrupt_dropped_in_a_finalizer_still_exits_130(tmp_path, monkeypatch, capsys):
+def test_interrupt_dropped_in_a_finalizer_still_exits_130(tmp_path, monkeypatch, capsys, sigint_default):
     """Ctrl-C that lands in a ``__del__`` is dropped by CPython ("Exception ignored in …") and the
     command would run on to exit 0; the command line's handler remembers it was pressed."""
     import gc
