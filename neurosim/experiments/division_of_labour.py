@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..learning.reference import implicit_gradient
+from ..learning.minima_gradient import implicit_gradient_that_fits, minima_gradient
 from ..model.tasks import TaskSpec
 from .multitask import EVAL_NOISE_SEED, PROBE_NOISE_SEED, Evaluation, score, silent
 from .multitask_controls import MAX_RESIDUAL, MIN_EIG
@@ -85,12 +85,11 @@ def gradient_shares(net, params, task: TaskSpec, batch: dict, relax: dict, ports
     sq_b = {b: 0.0 for b in net.block_names()}
     used = n
     for b, f in zip(task.target, task.target_fields):
-        args = (net, params, clamps, b, batch[f], task.cost)
-        g, info = implicit_gradient(*args, x_star=x_star)
-        valid = (info["min_eigs"] > MIN_EIG) & (info["residuals"] <= MAX_RESIDUAL)
-        if not valid.all() and valid.any():  # bp where it exists (multitask_controls.fixed_point_gradient)
-            g, _ = implicit_gradient(*args, x_star=x_star, particles=valid)
-        used = min(used, int(valid.sum()))
+        args = (net, params, clamps, b, batch[f], task.cost, x_star)
+        g, kept = minima_gradient(*args, MIN_EIG, MAX_RESIDUAL)  # bp where it exists, as the bp control
+        if g is None:  # no example at a strict minimum: the whole batch's gradient still says where it lands
+            g, _ = implicit_gradient_that_fits(*args)
+        used = min(used, int(kept.sum()))
         for name, w in g.weights.items():
             sq_w[name] += float(np.sum(w ** 2))
         for name, v in g.biases.items():

@@ -21,7 +21,7 @@ from ..engine.probes import ProbeSpec
 from ..engine.simulator import Simulator
 from ..learning.gradients import cosine
 from ..learning.plasticity import EventPlasticity, OnlinePlasticity, PlasticityConfig
-from ..learning.reference import implicit_gradient
+from ..learning.minima_gradient import implicit_gradient_that_fits
 from ..model.network import Params
 from ..model.tasks import TaskSpec, timeline
 from .multitask_timeline import TimelineCompiler, switches
@@ -359,7 +359,7 @@ def gradient_probe(run: "ConcurrentRun", params: Params, batch: dict, periods: i
     exact = None
     for k in run.active:
         for b, f in zip(tasks[k].target, tasks[k].target_fields):
-            g, _ = implicit_gradient(net, params, clamps, b, batch[f], tasks[k].cost, x_star=x_star)
+            g, _ = implicit_gradient_that_fits(net, params, clamps, b, batch[f], tasks[k].cost, x_star)
             exact = g if exact is None else exact + g
     # the online rule learns weights and biases, no memory patterns: the cosine is over what it learns
     return cosine(update, Params(exact.weights, exact.biases).scale(-1))

@@ -28,7 +28,7 @@ import numpy as np
 from ..build import build
 from ..engine.simulator import Simulator
 from ..learning.gradients import cosine
-from ..learning.reference import implicit_gradient
+from ..learning.minima_gradient import implicit_gradient_that_fits
 from ..learning.rhythms import demodulation_weights
 from ..model.network import Params
 from .multitask import PROBE_NOISE_SEED
@@ -100,7 +100,7 @@ def separation(net, params, tasks, batch: dict, omegas, beta: float, *, schedule
     for task in tasks:
         g = None
         for b, f in zip(task.target, task.target_fields):
-            gb, _ = implicit_gradient(net, params, clamps, b, batch[f], task.cost, x_star=x_star)
+            gb, _ = implicit_gradient_that_fits(net, params, clamps, b, batch[f], task.cost, x_star)
             g = gb if g is None else Params({n: g.weights[n] + gb.weights[n] for n in gb.weights},
                                             {n: g.biases[n] + gb.biases[n] for n in gb.biases}, {})
         grads.append(_neg(g))
