@@ -172,7 +172,12 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
         add_memory(topo, b, w, xb, gb)
         add_nudge(topo, nudge, b, t, xb, gb, target)
     if discrete:
-        rho_block(a, gf, gf)
+        # ρ from a copy in scratch (free again once the couplings are added): with dst = src the
+        # compiler's run-time overlap check fails and the logistic runs scalar, 2.5-6x slower
+        sf = scratch[:m]
+        for q in range(m):
+            sf[q] = gf[q]
+        rho_block(a, sf, gf)
 
 
 @njit(cache=True, inline="always")

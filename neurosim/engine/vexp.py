@@ -92,7 +92,9 @@ def exp_into(z, out):
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def logistic_into(src, dst, a, c):
-    """dst[i] ← 1 / (1 + e^{−(a·src[i] + c)}) in one vectorised pass (dst may be src)."""
+    """dst[i] ← 1 / (1 + e^{−(a·src[i] + c)}) in one vectorised pass (dst may be src, but then
+    the loop runs scalar: the vectoriser's run-time overlap check fails; 13 against 33 µs for 5 120
+    float64 units, 3.7 against 22 µs in float32)."""
     for i in range(src.shape[0]):
         p, bits = _exp_parts(-(a * np.float64(src[i]) + c))
         dst[i] = 1.0 / (1.0 + p * bits_as_float(bits))
@@ -135,7 +137,7 @@ def logistic_into32(src, dst, a, c):
 
 
 def rho_block(act, src, dst):
-    """dst ← ρ(src) elementwise (1-d views; dst may be src); NaN stays NaN. Jitted callers get
+    """dst ← ρ(src) elementwise (1-d views; dst may be src, at the scalar speed); NaN stays NaN. Jitted callers get
     the overload below; this Python form is the scalar ρ."""
     for i in range(src.shape[0]):
         dst[i] = rho_scalar(act, src[i])
