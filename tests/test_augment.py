@@ -137,3 +137,18 @@ def test_bad_augment_is_refused(tmp_path, capsys, changes, expected):
     assert len(err.splitlines()) == 1 and not out.exists()
     with pytest.raises(ScenarioError):
         ns.load(path)
+
+
+def test_generative_kind_refuses_augment():
+    from pathlib import Path
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    with open(Path(__file__).resolve().parents[1] / "scenarios" / "toy2d_moons_flow.toml", "rb") as f:
+        doc = tomllib.load(f)
+    from neurosim.scenario.load import from_dict
+    from_dict(doc)   # valid as it is
+    doc["training"]["augment"] = {"shift": 1}
+    with pytest.raises(ScenarioError, match=r"training\.augment\.shift.*only kind = \"train\""):
+        from_dict(doc)
