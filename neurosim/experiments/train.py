@@ -1,7 +1,9 @@
 """``kind = "train"``: supervised training of a block network on a data set (docs/training.md).
 
 One epoch: shuffle the training split with a generator seeded by (training seed, epoch) — so the
-order never depends on what ran before, and a resumed run sees the same batches — cut it into
+order never depends on what ran before, and a resumed run sees the same batches — (with
+``training.augment.shift``, translate each image by offsets drawn from its own stream of the same
+(seed, epoch): :mod:`neurosim.data.augment`), cut it into
 minibatches of ``batch_size`` examples, which become the P particles of the network; the input
 block is clamped to the (scaled) images, the rule's estimator returns dL/dθ, the shared optimiser
 descends it. After every epoch: test accuracy (argmax of the free-phase readout; the
@@ -94,6 +96,10 @@ class Trainer:
         act = self.net.block(self.input).activation
         self.x_train, self.x_test = scale_inputs(ds.x_train, ds.x_test, act)
         self.y_train, self.y_test, self.n_classes = ds.y_train, ds.y_test, ds.n_classes
+        # training.augment.shift: random translations of the training images (0 or absent: none);
+        # the blank fill is the darkest scaled pixel, the background of the digit images
+        self.shift, self.image_shape = (training.get("augment") or {}).get("shift", 0), ds.image_shape
+        self.blank = float(self.x_train.min()) if self.shift else 0.0
         self.train_targets = self.targets(self.y_train)  # one-hot once, not per batch
         self.layers = self.net.chain(self.input, self.output)
         self.optimizer = optimizer_for(training, self.net, self.params)
@@ -128,9 +134,17 @@ class Trainer:
         from ..data import one_hot
         return one_hot(y, self.n_classes)
 
-    def problem(self, idx, seed: int, estimator_init: bool = True):
+    def batch_inputs(self, idx, offsets) -> np.ndarray:
+        """The inputs of training examples ``idx``, each translated by its row of ``offsets``
+        (None: as they are)."""
+        if offsets is None:
+            return self.x_train[idx]
+        from ..data.augment import translate
+        return translate(self.x_train[idx], offsets, self.image_shape, self.blank)
+
+    def problem(self, idx, seed: int, estimator_init: bool = True, offsets=None):
         from ..learning.estimators import Problem
-        x, y = self.x_train[idx], self.train_targets[idx]
+        x, y = self.batch_inputs(idx, offsets), self.train_targets[idx]
         init = None
         if self.persistent is not None and estimator_init:
             init = {b: s[idx] for b, s in self.persistent.items()}
@@ -141,11 +155,16 @@ class Trainer:
     def train_epoch(self, epoch: int, bar: Progress | None = None) -> dict:
         self.optimizer.scale = lr_factor(self.training["lr_schedule"], epoch, self.training["epochs"])
         order = self.order(epoch)
+        offsets = None
+        if self.shift:
+            from ..data.augment import random_offsets
+            offsets = random_offsets(self.seed, epoch, len(order), self.shift)  # row j: order[j]'s
         bs = self.training["batch_size"]
         losses, correct, n_seen = [], 0, 0
         for k, start in enumerate(range(0, len(order), bs)):
             idx = order[start:start + bs]
-            problem = self.problem(idx, self.batch_seed(epoch, k))
+            problem = self.problem(idx, self.batch_seed(epoch, k),
+                                   offsets=None if offsets is None else offsets[start:start + bs])
             self.tracer.batch(self, epoch, k, problem)
             grad, info = self.estimator.gradient(problem)
             out = np.asarray(info["free_output"]).real

@@ -65,6 +65,9 @@ def check_generative(data, path):
     g, t = data["generative"], data["training"]
     n_in, n_out = io_sizes(data, path)
     _check_generative_options(g, path)
+    if (t.get("augment") or {}).get("shift"):
+        raise ScenarioError(path, "training.augment.shift",
+                            "expected 0 or no training.augment: only kind = \"train\" translates its images")
     if g["data"] == "gaussian_mixture":
         _check_mixture(g["data_options"], path)
     dim, n_classes = data_shape(g["data"], g["data_options"])

@@ -82,6 +82,12 @@ RULE_OPTIONS = Table({
                    doc=f"options for rule {rule!r} only") for rule in RULES},
 }, doc="estimator options; only those the rule's estimator takes are passed")
 
+AUGMENT = Table({
+    "shift": Field((int,), 0, check=lambda v: None if v >= 0 else "a non-negative integer",
+                   doc="translate each training image, each epoch, by a random (dy, dx) in [-shift, shift]² "
+                       "(blank fill; 0: off); needs a data set of images, shift < the image side"),
+}, default="absent", doc="data augmentation of the training split (docs/training.md)")
+
 TRAINING = Table({
     "input_block": Field((str,), REQUIRED, doc="block clamped to the inputs"),
     "output_block": Field((str,), REQUIRED, doc="readout block (nudged toward the one-hot label)"),
@@ -108,6 +114,7 @@ TRAINING = Table({
     "trace_epochs": Field((str, list), "first_last", check=check_trace_epochs,
                           doc="epochs whose first trace_batches batches are traced: first_last, first, last, "
                               "all, none or an array of epoch numbers"),
+    "augment": AUGMENT,
     "relax": RELAX,
 }, default="absent", doc="supervised training (kind = \"train\")")
 
@@ -117,6 +124,22 @@ def io_sizes(data, path) -> tuple[int, int]:
     t = data["training"]
     return (require_block(data, path, "training.input_block", t["input_block"]),
             require_block(data, path, "training.output_block", t["output_block"]))
+
+
+def check_augment(t, d, path) -> None:
+    """``training.augment.shift`` needs a data set of images and must stay below the image side."""
+    shift = (t.get("augment") or {}).get("shift", 0)
+    if not shift:
+        return
+    from ..data.datasets import described_image_shape
+    shape = described_image_shape(d["name"], d["options"])
+    if shape is None:
+        raise ScenarioError(path, "training.augment.shift",
+                            f"expected 0: data set {d['name']!r} has no image shape to translate")
+    if shift >= min(shape):
+        raise ScenarioError(path, "training.augment.shift",
+                            f"expected an integer below {min(shape)} (the {shape[0]}x{shape[1]} images of "
+                            f"{d['name']!r}), got {shift}")
 
 
 def check_training(data, path):
@@ -145,6 +168,7 @@ def check_training(data, path):
                 raise ScenarioError(path, f"training.lr.{name}", f"unknown projection; expected one of {projs}")
         if set(lr) != set(projs):
             raise ScenarioError(path, "training.lr", f"missing learning rates for {sorted(set(projs) - set(lr))}")
+    check_augment(t, d, path)
     require_rule(data, path, "training.rule", t["rule"], t["input_block"], t["output_block"])
     if d["limit_train"] and t["batch_size"] > d["limit_train"]:
         raise ScenarioError(path, "training.batch_size",
