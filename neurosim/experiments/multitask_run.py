@@ -375,8 +375,10 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
                                             scenario.seed_sequence("training").spawn(1)[0])
         metrics["sampling_wall_seconds"] = time.perf_counter() - t0
         if mt.mt["sample"]["bp"]:  # the bp-trained same network, sampled by the same code beside it
-            from .lump_generation_eval import write_samples_bp
+            from .lump_generation_eval import sampled_task, write_samples_bp
+            from .lump_resample import save_bp_twin  # its weights, for neurosim resample
             t0 = time.perf_counter()
             metrics["sampling_bp"] = write_samples_bp(run_dir, mt, metrics, scenario.seed_sequence("training").spawn(1)[0])
+            save_bp_twin(run_dir, *mt.bp_network(sampled_task(mt.tasks, mt.mt["sample"])))
             metrics["sampling_bp_wall_seconds"] = time.perf_counter() - t0
     return metrics, mt.run.traces(), {}
