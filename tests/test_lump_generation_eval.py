@@ -212,10 +212,10 @@ def test_resample_reads_the_saved_weights_and_reproduces_the_run(tmp_path, monke
     """``neurosim resample``: with no overrides the run's sampling and sampling_bp to the last bit,
     from checkpoint.npz and the bp_twin.npz the run saved (nothing trained again); another
     step count changes the figures; without bp_twin.npz the twin is trained again to the same weights
-    and saved."""
+    and saved; a damaged one is refused, naming it, before anything is written."""
     import neurosim.api as ns
     from neurosim.experiments.multitask_run import MultitaskRun
-    from neurosim.experiments.rundir import metrics_without_timing
+    from neurosim.experiments.rundir import RunDirError, metrics_without_timing
     run_dir = tmp_path / "run"
     ns.run(_tiny_with_bp(), run_dir, plots=False)
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -239,6 +239,10 @@ def test_resample_reads_the_saved_weights_and_reproduces_the_run(tmp_path, monke
     monkeypatch.setattr(MultitaskRun, "bp_network", real_bp_network)
     (run_dir / "bp_twin.npz").unlink()
     assert same(ns.resample(run_dir, out=tmp_path / "again")) and (run_dir / "bp_twin.npz").is_file()
+    (run_dir / "bp_twin.npz").write_bytes(b"not an npz")
+    with pytest.raises(RunDirError, match="bp_twin.npz: not a readable bp twin"):
+        ns.resample(run_dir, out=tmp_path / "damaged")
+    assert not (tmp_path / "damaged").exists()
 
 
 def test_resample_refuses_a_key_outside_the_sampling_and_writes_nothing(tmp_path, cli):

@@ -101,6 +101,11 @@ def write_samples(run_dir, net, params, tasks, train: dict, test: dict, relax: d
     return metrics
 
 
+def sampling_seed(scenario):
+    """The sampling noise's stream of a run: the same for the lump, its twin and a resample."""
+    return scenario.seed_sequence("training").spawn(1)[0]
+
+
 def sampled_task(tasks, options: dict) -> int:
     """The index of the ``[multitask.sample]`` table's task among ``tasks``."""
     return next(i for i, t in enumerate(tasks) if t.name == options["task"])

@@ -30,7 +30,7 @@ from ..scenario.overrides import apply_overrides, parse_assignment
 from ..scenario.load import load_scenario
 from ..scenario.schema import ScenarioError
 from .checkpoint import params_arrays, read_checkpoint, read_params_into
-from .rundir import RunDirError, check_writable
+from .rundir import RunDirError, check_writable, read_npz
 
 BP_TWIN = "bp_twin.npz"
 #: the only keys a resample may set: the sampling's, not the run's
@@ -48,8 +48,7 @@ def read_bp_twin(run_dir, params0) -> tuple | None:
     path = Path(run_dir) / BP_TWIN
     if not path.is_file():
         return None
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays = read_npz(path, "bp twin")  # a damaged file: one line naming it
     return (read_params_into(arrays, params0.copy(), path), str(arrays["failure"]) or None,
             float(arrays["excluded_fraction"]))
 
@@ -79,7 +78,7 @@ def check_resample(run_dir, overrides: dict, out):
 def resample(run_dir, overrides=None, out=None, progress: bool = False) -> dict:
     """Sample RUN_DIR's lump (and bp twin, with ``bp``) again (module docstring); returns what
     ``resample.json`` holds."""
-    from .lump_generation_eval import sampled_task, write_samples, write_samples_bp
+    from .lump_generation_eval import sampled_task, sampling_seed, write_samples, write_samples_bp
     from .multitask_run import MultitaskRun
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / "resample"
@@ -91,7 +90,8 @@ def resample(run_dir, overrides=None, out=None, progress: bool = False) -> dict:
     arrays, _, _ = read_checkpoint(ckpt, "multitask")
     run = MultitaskRun(scenario, run_dir, progress)
     params = read_params_into(arrays, run.params0.copy(), ckpt)
-    options, seed = run.mt["sample"], scenario.seed_sequence("training").spawn(1)[0]  # the run's own stream
+    options, seed = run.mt["sample"], sampling_seed(scenario)  # the run's own stream
+    twin = read_bp_twin(run_dir, run.params0) if options["bp"] else None  # read (or refused) before any write
     out.mkdir(parents=True, exist_ok=True)
     doc = {"overrides": overrides or {}}
     t0 = time.perf_counter()
@@ -99,7 +99,6 @@ def resample(run_dir, overrides=None, out=None, progress: bool = False) -> dict:
                                     run.ports, options, seed)
     doc["sampling_wall_seconds"] = time.perf_counter() - t0
     if options["bp"]:
-        twin = read_bp_twin(run_dir, run.params0)
         if twin is None:  # a run from before bp_twin.npz: train it again, keep it for the next resample
             twin = run.bp_network(sampled_task(run.tasks, options))
             save_bp_twin(run_dir, *twin)
