@@ -34,7 +34,7 @@ from .experiments.run import RunResult, run_scenario
 from .scenario.load import Scenario, from_dict, load_scenario
 
 __all__ = ["RunResult", "Scenario", "ScenarioInfo", "bench", "compare", "fetch", "generate", "gradcheck",
-           "list_scenarios", "load", "plot", "run", "sweep", "train", "validate"]
+           "list_scenarios", "load", "plot", "resample", "run", "sweep", "train", "validate"]
 
 
 def load(path, overrides=None) -> Scenario:
@@ -248,6 +248,17 @@ def generate(run_dir, n: int = 1000, sampler: str | None = None, steps: int | No
                      plot=plot)
     info.update(checkpoint_step(run_dir))
     return info
+
+
+def resample(run_dir, overrides=None, out=None, progress: bool = False) -> dict:
+    """Sample a finished ``[multitask.sample]`` run's lump (and, with ``bp``, its bp twin) again,
+    from ``checkpoint.npz`` and ``bp_twin.npz``, with ``overrides`` of ``multitask.sample.*`` keys
+    (``{"multitask.sample.warm": 40.0}`` or ``["multitask.sample.warm=40"]``, as ``--set``).
+    Writes ``out`` (default ``RUN_DIR/resample``): ``resample.json``, ``samples.npz``,
+    ``lump_trajectory.npz`` (and ``_bp``). Returns resample.json's content plus ``out``. Another
+    key, kind or an unfinished run raises a one-line error before anything is written."""
+    from .experiments.lump_resample import resample as _resample
+    return _resample(run_dir, overrides=overrides, out=out, progress=progress)
 
 
 def checkpoint_step(run_dir) -> dict:

@@ -262,3 +262,26 @@ def _cmd_fetch(args):
 
 COMMANDS["fetch"] = ("download a data set too large to bundle (mnist: 11 MB), checksum-checked",
                      _fetch_args, _cmd_fetch)
+
+
+def _resample_args(p):
+    p.add_argument("run_dir", help="a finished kind = \"multitask\" run with a [multitask.sample] table")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a multitask.sample.* key, e.g. multitask.sample.warm=40 (repeatable)")
+    p.add_argument("--out", default=None, help="directory for resample.json and the samples (default RUN_DIR/resample)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (a bp twin trained again shows one)")
+
+
+def _cmd_resample(args):
+    from .api import resample
+    doc = resample(args.run_dir, overrides=args.set, out=args.out, progress=not args.quiet)
+    print(f"wrote {doc['out']}/resample.json")
+    for key in ("sampling", "sampling_bp"):
+        for w, m in doc.get(key, {}).get("guidance", {}).items():
+            print(f"  {key} w = {w}: judged {100 * m['judge_accuracy']:.1f} %, diversity {m['diversity_ratio_mean']:.3f}x, "
+                  f"MMD² {m['mmd2_mean']:.3f}, W2 {m['w2_mean']:.3f}, residual ≤ {m['residual_max']:.2g}")
+    return 0
+
+
+COMMANDS["resample"] = ("sample a finished [multitask.sample] run's lump (and bp twin) again with other "
+                        "sampling options, no training", _resample_args, _cmd_resample)

@@ -17,7 +17,7 @@ MOONS = ROOT / "scenarios" / "toy2d_moons_flow.toml"
 #: CLI verb → API function
 VERBS = {"run": "run", "validate": "validate", "plot": "plot", "list": "list_scenarios", "bench": "bench",
          "gradcheck": "gradcheck", "generate": "generate", "compare": "compare", "sweep": "sweep",
-         "fetch": "fetch"}
+         "fetch": "fetch", "resample": "resample"}
 
 
 def test_every_verb_has_its_function_in_all():

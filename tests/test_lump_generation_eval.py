@@ -206,3 +206,54 @@ def test_a_bp_twin_that_did_not_train_is_reported_not_sampled(tmp_path):
     assert s["status"].startswith("failed: ended at an error") and "judge_accuracy" not in s
     assert s["task_mse"] == pytest.approx(m["tasks"]["generate"]["initial"])
     assert not (tmp_path / "r" / "samples_bp.npz").exists() and (tmp_path / "r" / "samples.npz").exists()
+
+
+def test_resample_reads_the_saved_weights_and_reproduces_the_run(tmp_path, monkeypatch):
+    """``neurosim resample``: with no overrides the run's sampling and sampling_bp to the last bit,
+    from checkpoint.npz and the bp_twin.npz the run saved (nothing trained again); another
+    step count changes the figures; without bp_twin.npz the twin is trained again to the same weights
+    and saved; a damaged one is refused, naming it, before anything is written."""
+    import neurosim.api as ns
+    from neurosim.experiments.multitask_run import MultitaskRun
+    from neurosim.experiments.rundir import RunDirError, metrics_without_timing
+    run_dir = tmp_path / "run"
+    ns.run(_tiny_with_bp(), run_dir, plots=False)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (run_dir / "bp_twin.npz").is_file()
+
+    def same(doc):
+        doc = json.loads(json.dumps(doc, default=float))
+        return all(metrics_without_timing(doc[k]) == metrics_without_timing(metrics[k])
+                   for k in ("sampling", "sampling_bp"))
+
+    real_bp_network = MultitaskRun.bp_network
+    monkeypatch.setattr(MultitaskRun, "bp_network", lambda self, k: pytest.fail("the twin was trained again"))
+    doc = ns.resample(run_dir)
+    assert same(doc) and doc["out"] == str(run_dir / "resample")
+    assert json.loads((run_dir / "resample" / "resample.json").read_text())["sampling_bp"]["status"] == "ok"
+    with np.load(run_dir / "samples_bp.npz") as a, np.load(run_dir / "resample" / "samples_bp.npz") as b:
+        assert np.array_equal(a["samples"], b["samples"])
+    fewer = ns.resample(run_dir, ["multitask.sample.steps=3"], out=tmp_path / "steps3")
+    assert fewer["sampling"]["steps"] == 3 and fewer["sampling_bp"]["steps"] == 3
+    assert fewer["sampling"]["diversity_ratio"] != metrics["sampling"]["diversity_ratio"]
+    monkeypatch.setattr(MultitaskRun, "bp_network", real_bp_network)
+    (run_dir / "bp_twin.npz").unlink()
+    assert same(ns.resample(run_dir, out=tmp_path / "again")) and (run_dir / "bp_twin.npz").is_file()
+    (run_dir / "bp_twin.npz").write_bytes(b"not an npz")
+    with pytest.raises(RunDirError, match="bp_twin.npz: not a readable bp twin"):
+        ns.resample(run_dir, out=tmp_path / "damaged")
+    assert not (tmp_path / "damaged").exists()
+
+
+def test_resample_refuses_a_key_outside_the_sampling_and_writes_nothing(tmp_path, cli):
+    import neurosim.api as ns
+    from neurosim.scenario.schema import ScenarioError
+    run_dir = tmp_path / "run"
+    ns.run(_tiny_generative(0.004), run_dir, plots=False)
+    with pytest.raises(ScenarioError, match="multitask.duration.*multitask.sample"):
+        ns.resample(run_dir, {"multitask.duration": 100.0})
+    proc = cli("resample", run_dir, "--set", "multitask.sample.steps=0")
+    assert proc.returncode == 2 and "multitask.sample.steps" in proc.stderr, proc.stderr
+    proc = cli("resample", tmp_path / "nowhere")
+    assert proc.returncode == 2 and "no scenario.toml" in proc.stderr, proc.stderr
+    assert not (run_dir / "resample").exists()

@@ -101,16 +101,28 @@ def write_samples(run_dir, net, params, tasks, train: dict, test: dict, relax: d
     return metrics
 
 
-def write_samples_bp(run_dir, run, metrics: dict, seed) -> dict:
+def sampling_seed(scenario):
+    """The sampling noise's stream of a run: the same for the lump, its twin and a resample."""
+    return scenario.seed_sequence("training").spawn(1)[0]
+
+
+def sampled_task(tasks, options: dict) -> int:
+    """The index of the ``[multitask.sample]`` table's task among ``tasks``."""
+    return next(i for i, t in enumerate(tasks) if t.name == options["task"])
+
+
+def write_samples_bp(run_dir, run, metrics: dict, seed, twin: tuple | None = None) -> dict:
     """``metrics.json``'s ``sampling_bp``: the task's bp control (``run.bp_network``, ``run`` a
     ``MultitaskRun``) sampled and judged as :func:`write_samples` does the lump, with the same
     ``seed`` (the same starting noise), into ``samples_bp.npz``. ``status`` is the control's
     (``control_status``: it failed, or ended no better than the untrained network); a failed
-    control is not sampled — its samples would be a fact about the failure, not about bp."""
+    control is not sampled — its samples would be a fact about the failure, not about bp.
+    ``twin``: (params, failure, excluded fraction) of a saved twin (``lump_resample.read_bp_twin``)
+    instead of ``run.bp_network``."""
     options = run.mt["sample"]
-    k = next(i for i, t in enumerate(run.tasks) if t.name == options["task"])
+    k = sampled_task(run.tasks, options)
     task = run.tasks[k]
-    params, failure, excluded = run.bp_network(k)
+    params, failure, excluded = twin if twin is not None else run.bp_network(k)
     final = None if failure else Evaluation().task(run.net, params, task, run.test, run.relax, run.n_eval, run.ports)
     status = control_status(task.metric, final, metrics["tasks"][task.name]["initial"], None, failure)
     out = {"status": status, f"task_{task.metric}": final, "excluded_fraction": excluded,

@@ -368,15 +368,17 @@ def run_multitask(scenario, progress: bool, run_dir, resume: bool):
         metrics["division_of_labour"] = write_division(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train,
                                                        mt.test, mt.relax, mt.n_eval, mt.ports, grad_batch=mt.mt["division_batch"])
     if mt.mt.get("sample"):  # the lump's own reverse process, on the final weights (lump_generation_eval.py)
-        from .lump_generation_eval import write_samples
+        from .lump_generation_eval import sampling_seed, write_samples
         t0 = time.perf_counter()
         metrics["sampling"] = write_samples(run_dir, mt.net, mt.run.compiled.params(), mt.tasks, mt.train, mt.test,
                                             mt.relax, mt.n_eval, mt.ports, mt.mt["sample"],
-                                            scenario.seed_sequence("training").spawn(1)[0])
+                                            sampling_seed(scenario))
         metrics["sampling_wall_seconds"] = time.perf_counter() - t0
         if mt.mt["sample"]["bp"]:  # the bp-trained same network, sampled by the same code beside it
-            from .lump_generation_eval import write_samples_bp
+            from .lump_generation_eval import sampled_task, write_samples_bp
+            from .lump_resample import save_bp_twin  # its weights, for neurosim resample
             t0 = time.perf_counter()
-            metrics["sampling_bp"] = write_samples_bp(run_dir, mt, metrics, scenario.seed_sequence("training").spawn(1)[0])
+            metrics["sampling_bp"] = write_samples_bp(run_dir, mt, metrics, sampling_seed(scenario))
+            save_bp_twin(run_dir, *mt.bp_network(sampled_task(mt.tasks, mt.mt["sample"])))
             metrics["sampling_bp_wall_seconds"] = time.perf_counter() - t0
     return metrics, mt.run.traces(), {}
