@@ -8,7 +8,7 @@ may set only ``multitask.sample.*`` keys (the sampler, steps, guidance weights, 
 ``warm``, ``bp``): anything else would describe another run than the one whose weights are read.
 The samples are drawn by :func:`~.lump_generation_eval.write_samples` /
 :func:`~.lump_generation_eval.write_samples_bp` with the run's own sampling seed, so with no
-overrides they are the run's to the last bit (``tests/test_lump_resample.py``).
+overrides they are the run's to the last bit (``tests/test_lump_generation_eval.py``).
 
 A run written before ``bp_twin.npz`` existed has no saved twin: it is trained again exactly as the
 run trained it (the same initial weights, batches and random stream: the same weights) and saved
