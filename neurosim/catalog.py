@@ -112,7 +112,7 @@ CATALOG: dict[str, Entry] = {
     "brain_bidirectional": Entry(
         "run", 2700.0, "not timed whole: two tasks on a smaller network than brain_multitask's; its "
         "40 000 τ concurrent run and each task alone (controls=[]): 313-349 s CPU, 10.6-24.5 min wall at "
-        "load 1-9 (docs/hypothesis.md §13); with the bp control alone 397 s CPU, 6.6 min wall at load 2; the EP control not timed; the quick variant: 18 s CPU, "
+        "load 1-9 (docs/hypothesis.md §13); with the bp control alone 384-397 s CPU, 6.5-6.6 min wall at load 2; the EP control not timed; the quick variant: 18 s CPU, "
         "39 s wall at load 7.5",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=18.0, out="runs/brain_bidirectional"),
