@@ -120,11 +120,12 @@ def _run(argv, state: dict) -> int:
     from .engine.simulator import SimulationDiverged
     from .experiments.generate_options import OptionError
     from .experiments.rundir import RunDirError
+    from .data.fetch import FetchError
     from .scenario.schema import ScenarioError
     try:
         return int(args.func(args) or 0)
-    except (ScenarioError, RunDirError, OptionError, FileNotFoundError, FileExistsError, NotADirectoryError,
-            ImportError) as err:
+    except (ScenarioError, RunDirError, OptionError, FetchError, FileNotFoundError, FileExistsError,
+            NotADirectoryError, ImportError) as err:
         return _fail(state, EXIT_USAGE, f"neurosim: error: {err}")
     except OSError as err:  # permission denied, read-only file system, disk full …
         where = f"{err.filename}: " if err.filename else ""

@@ -250,12 +250,7 @@ def _fetch_args(p):
 
 def _cmd_fetch(args):
     from .api import fetch
-    from .data.fetch import FetchError
-    try:
-        folder = fetch(args.name, dest=args.dest, progress=not args.quiet)
-    except FetchError as err:
-        print(f"neurosim: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    folder = fetch(args.name, dest=args.dest, progress=not args.quiet)
     print(f"{args.name}: {folder}")
     return 0
 

@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from ..build import compiled_for
+from ..data.augment import random_offsets, translate
 from ..engine.simulator import SimulationDiverged
 from ..learning.optim import lr_factor
 from ..model import energy as en
+from ..scenario.kind_train import augment_shift
 from ..scenario.schema import ScenarioError
 from .checkpoint import params_arrays, read_params_into, rng_state, set_rng_state, under, with_prefix
 from .loop import Job, read_resume, run_loop
@@ -98,7 +100,7 @@ class Trainer:
         self.y_train, self.y_test, self.n_classes = ds.y_train, ds.y_test, ds.n_classes
         # training.augment.shift: random translations of the training images (0 or absent: none);
         # the blank fill is the darkest scaled pixel, the background of the digit images
-        self.shift, self.image_shape = (training.get("augment") or {}).get("shift", 0), ds.image_shape
+        self.shift, self.image_shape = augment_shift(training), ds.image_shape
         self.blank = float(self.x_train.min()) if self.shift else 0.0
         self.train_targets = self.targets(self.y_train)  # one-hot once, not per batch
         self.layers = self.net.chain(self.input, self.output)
@@ -139,7 +141,6 @@ class Trainer:
         (None: as they are)."""
         if offsets is None:
             return self.x_train[idx]
-        from ..data.augment import translate
         return translate(self.x_train[idx], offsets, self.image_shape, self.blank)
 
     def problem(self, idx, seed: int, estimator_init: bool = True, offsets=None):
@@ -157,7 +158,6 @@ class Trainer:
         order = self.order(epoch)
         offsets = None
         if self.shift:
-            from ..data.augment import random_offsets
             offsets = random_offsets(self.seed, epoch, len(order), self.shift)  # row j: order[j]'s
         bs = self.training["batch_size"]
         losses, correct, n_seen = [], 0, 0

@@ -14,7 +14,7 @@ from ..generative.samplers import ODE_METHODS, SAMPLERS
 from ..generative.schedules import SCHEDULES
 from ..options import option_problem
 from .crossref import require_rule
-from .kind_train import io_sizes
+from .kind_train import augment_shift, io_sizes
 from .schema import REQUIRED, Field, ScenarioError, Table, non_negative, positive, positive_int
 from .sections import register_kind
 
@@ -65,7 +65,7 @@ def check_generative(data, path):
     g, t = data["generative"], data["training"]
     n_in, n_out = io_sizes(data, path)
     _check_generative_options(g, path)
-    if (t.get("augment") or {}).get("shift"):
+    if augment_shift(t):
         raise ScenarioError(path, "training.augment.shift",
                             "expected 0 or no training.augment: only kind = \"train\" translates its images")
     if g["data"] == "gaussian_mixture":

@@ -126,9 +126,14 @@ def io_sizes(data, path) -> tuple[int, int]:
             require_block(data, path, "training.output_block", t["output_block"]))
 
 
+def augment_shift(training: dict) -> int:
+    """``training.augment.shift``, 0 when the table is absent (no augmentation)."""
+    return (training.get("augment") or {}).get("shift", 0)
+
+
 def check_augment(t, d, path) -> None:
     """``training.augment.shift`` needs a data set of images and must stay below the image side."""
-    shift = (t.get("augment") or {}).get("shift", 0)
+    shift = augment_shift(t)
     if not shift:
         return
     from ..data.datasets import described_image_shape
