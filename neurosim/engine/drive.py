@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from ..model.activations import drho_given_rho
-from .vexp import rho_block
+from .vexp import rho_block, rho_rows
 
 BLAS_MIN_WORK = 4096  # below this many multiply-adds a loop beats the BLAS call overhead
 
@@ -98,6 +98,39 @@ def _acc_matmul(a, m, out, scratch, transpose):
                     out[p, i] += apj * m[j, i]
 
 
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _acc_rows(r, ro, w, wo, g, go, P, k, n, transpose):
+    """:func:`_acc_matmul`'s loops on flat offsets: g[go:go + P·n] (P, n) += r[ro:ro + P·k] (P, k)
+    times w[wo:] read as (k, n), or as (n, k) transposed.
+
+    The same loops in the same order under the same flags as :func:`_acc_matmul` (the same bits,
+    tested), without the four views a coupling otherwise builds: a view is a reference count
+    taken and released, two atomic operations, and on 32-unit blocks those were a third of an
+    event's time.
+    """
+    # unsigned offsets: a signed index gets a negative-index (wraparound) test per access,
+    # which keeps these loops from vectorising (2.5x slower on 32 × 32)
+    ro, wo, go = np.uint64(ro), np.uint64(wo), np.uint64(go)
+    if transpose:
+        for p in range(P):
+            ai = ro + np.uint64(p * k)
+            for i in range(n):
+                oi = go + np.uint64(p * n + i)
+                mi = wo + np.uint64(i * k)
+                s = g[oi] * 0.0
+                for j in range(k):
+                    s += r[ai + np.uint64(j)] * w[mi + np.uint64(j)]
+                g[oi] += s
+    else:
+        for p in range(P):
+            oi = go + np.uint64(p * n)
+            for j in range(k):
+                apj = r[ro + np.uint64(p * k + j)]
+                mi = wo + np.uint64(j * n)
+                for i in range(n):
+                    g[oi + np.uint64(i)] += apj * w[mi + np.uint64(i)]
+
+
 @njit(cache=True, inline="always")
 def add_coupling(topo, j, n, r, w, out, scratch):
     """out (P, n) += ρ(x_o) W_ob, or ρ(x_o) W_boᵀ, for adjacency row j of a block of n units
@@ -109,6 +142,19 @@ def add_coupling(topo, j, n, r, w, out, scratch):
         _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), out, scratch, False)
     else:
         _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), out, scratch, True)
+
+
+@njit(cache=True, inline="always")
+def add_coupling_rows(topo, j, n, r, w, g, go, scratch):
+    """:func:`add_coupling` into the flat rows g[go:go + P·n]: the small product by
+    :func:`_acc_rows` (no views), a BLAS-sized one through :func:`add_coupling`."""
+    P, sizes, offsets = topo[0], topo[1], topo[2]
+    k, o = topo[12][j], topo[13][j]
+    ko = sizes[o]
+    if P * ko * n >= BLAS_MIN_WORK:
+        add_coupling(topo, j, n, r, w, g[go:go + P * n].reshape((P, n)), scratch)
+        return
+    _acc_rows(r, P * offsets[o], w, topo[7][k], g, go, P, ko, n, topo[14][j] != 0)
 
 
 @njit(cache=True, inline="always")
@@ -140,44 +186,39 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
 
     Inlined into the loops and cheap in bookkeeping, because on small blocks the bookkeeping
     is most of an update: a call copies the topo and nudge tuples (26 arrays) and counts a
-    reference to each (atomic), every (P, n) view is a reshape call and two more counts. So it
-    reads only the tuple fields it uses, works on flat slices of the block, and builds the 2-d
-    views only for the couplings and for a memory or a nudge when the block has one.
+    reference to each (atomic), every view (a slice, a (P, n) reshape) takes and releases one
+    more count, two atomic operations. So it reads only the tuple fields it uses, indexes the
+    flat buffers at the block's offset (the small couplings too, :func:`add_coupling_rows`), and
+    builds views only for a BLAS-sized coupling and for a memory or a nudge when the block has one.
     """
     P, offsets = topo[0], topo[2]
     n, off = topo[1][b], offsets[b]
     m, g0 = P * n, P * off
-    gf = g[g0:g0 + m]
+    u0 = np.uint64(g0)  # unsigned indices: no wraparound test per access (see _acc_rows)
     if use_base:
-        bf = base[g0:g0 + m]
         for q in range(m):
-            gf[q] = bf[q]
+            g[u0 + np.uint64(q)] = base[u0 + np.uint64(q)]
     else:
         for p in range(P):
             for i in range(n):
-                gf[p * n + i] = bias[off + i]
-    j1 = topo[11][b + 1]
-    if j0 < j1:
-        gb = gf.reshape((P, n))
-        for j in range(j0, j1):
-            add_coupling(topo, j, n, r, w, gb, scratch)
+                g[u0 + np.uint64(p * n + i)] = bias[off + i]
+    for j in range(j0, topo[11][b + 1]):
+        add_coupling_rows(topo, j, n, r, w, g, g0, scratch)
     a = topo[3][b]
-    xf = x[g0:g0 + m]
     if not discrete:
-        rf = r[g0:g0 + m]
         for q in range(m):
-            gf[q] = drho_given_rho(a, xf[q], rf[q]) * gf[q] - xf[q]
+            u = u0 + np.uint64(q)
+            g[u] = drho_given_rho(a, x[u], r[u]) * g[u] - x[u]
     if topo[8][b] > 0 or nudge[0][b] != 0:
-        xb, gb = xf.reshape((P, n)), gf.reshape((P, n))
+        xb, gb = x[g0:g0 + m].reshape((P, n)), g[g0:g0 + m].reshape((P, n))
         add_memory(topo, b, w, xb, gb)
         add_nudge(topo, nudge, b, t, xb, gb, target)
     if discrete:
         # ρ from a copy in scratch (free again once the couplings are added): with dst = src the
         # compiler's run-time overlap check fails and the logistic runs scalar, 2.5-6x slower
-        sf = scratch[:m]
         for q in range(m):
-            sf[q] = gf[q]
-        rho_block(a, sf, gf)
+            scratch[q] = g[g0 + q]
+        rho_rows(a, scratch, 0, g, g0, m)
 
 
 @njit(cache=True, inline="always")

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from .drive import drive_into, static_drive
+from .fastpath import flow_update, small_blocks
 from .free_energy import energy
 from .heap import reschedule
 from .update import step_size, update_block
@@ -127,6 +128,13 @@ def run_events(topo, nudge, x, r, g, w, bias, target, scratch, base, j0, free, i
     ebuf = np.zeros(P, dtype=x.dtype)
     discrete = integrator == 2
     static_drive(topo, free, r, w, bias, base, j0, scratch)
+    # the small blocks' updates go through fastpath.flow_update, with the topology's arrays
+    # bound here once (fastpath's docstring: no reference counting per event)
+    small = np.zeros(tau.shape[0], dtype=np.bool_)
+    small_blocks(topo, small)
+    sizes, offsets, act, lo, hi, w_off = topo[1], topo[2], topo[3], topo[4], topo[5], topo[7]
+    adj_ptr, adj_proj, adj_other, adj_side = topo[11], topo[12], topo[13], topo[14]
+    cost = nudge[0]
     k_draws = draws.shape[1]
     # sample k of this call is due at probe_base + k·probe_dt, computed, not accumulated: a sum
     # of many intervals can overshoot t_end by an ulp and lose the run's last sample
@@ -151,7 +159,13 @@ def run_events(topo, nudge, x, r, g, w, bias, target, scratch, base, j0, free, i
             elapsed = t_next - last[b]
             n_sub = 1 if discrete else max(1, int(np.ceil(elapsed / max_step - 1e-9)))
             gamma = step_size(integrator, elapsed / n_sub, tau[b])
+            fast = small[b] and not discrete and cost[b] == 0
             for sub in range(n_sub):
+                if fast:
+                    if not flow_update(P, sizes, offsets, act, lo, hi, w_off, adj_ptr, adj_proj,
+                                       adj_other, adj_side, x, r, g, w, base, b, j0[b], gamma):
+                        return DIVERGED, t_next, seq, n_probe, n_ev, b
+                    continue
                 drive_into(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w,
                            bias, target, scratch, base, j0[b], True, discrete)
                 if not update_block(topo, b, gamma, discrete, x, r, g):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .vexp import rho_block
+from .vexp import rho_rows
 
 
 @njit(cache=True)
@@ -59,27 +59,34 @@ def apply_step(topo, b, gamma, x, r, g):
     return step_rows(topo, b, gamma, x, r, g, P * offsets[b], P * offsets[b + 1])
 
 
+@njit(cache=True, inline="always")
+def project(v, bounded, l, h):
+    """Π_b(v): the real part clipped to [l, h] when the state domain is ``bounded``."""
+    if bounded:
+        re = v.real
+        if re < l:
+            return v - re + l
+        if re > h:
+            return v - re + h
+    return v
+
+
 @njit(cache=True)
 def step_rows(topo, b, gamma, x, r, g, i0, i1):
     """:func:`apply_step` on the flat range [i0, i1) of block b's rows (reading only the topo
-    fields it needs, on flat slices: on small blocks the bookkeeping is the cost, see
-    :func:`~.drive.drive_into`)."""
+    fields it needs, indexing the flat buffers, no views: on small blocks the bookkeeping is
+    the cost, see :func:`~.drive.drive_into`)."""
     a, l, h = topo[3][b], topo[4][b], topo[5][b]
     bounded = l > -np.inf or h < np.inf
     finite = True
-    xf, gf = x[i0:i1], g[i0:i1]
-    for i in range(i1 - i0):
-        v = xf[i] + gamma * gf[i]
-        if bounded:
-            re = v.real
-            if re < l:
-                v = v - re + l
-            elif re > h:
-                v = v - re + h
+    u0 = np.uint64(i0)  # unsigned indices: no wraparound test per access (drive._acc_rows)
+    for q in range(i1 - i0):
+        i = u0 + np.uint64(q)
+        v = project(x[i] + gamma * g[i], bounded, l, h)
         if not np.isfinite(v):
             finite = False
-        xf[i] = v
-    rho_block(a, xf, r[i0:i1])
+        x[i] = v
+    rho_rows(a, x, i0, r, i0, i1 - i0)
     return finite
 
 

@@ -100,6 +100,18 @@ def logistic_into(src, dst, a, c):
         dst[i] = 1.0 / (1.0 + p * bits_as_float(bits))
 
 
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def logistic_rows(src, s0, dst, d0, n, a, c):
+    """:func:`logistic_into` on the flat ranges src[s0:s0 + n] → dst[d0:d0 + n] (no views: see
+    :func:`rho_rows`); the same arithmetic per element, so the same bits."""
+    # unsigned offsets: a signed index is tested for wraparound at every access, which keeps
+    # the loop from vectorising
+    s0, d0 = np.uint64(s0), np.uint64(d0)
+    for i in range(n):
+        p, bits = _exp_parts(-(a * np.float64(src[s0 + np.uint64(i)]) + c))
+        dst[d0 + np.uint64(i)] = 1.0 / (1.0 + p * bits_as_float(bits))
+
+
 F32 = np.float32
 E32_LO, E32_HI = F32(-87.0), F32(88.0)
 E32_LOG2E, E32_HALF, E32_ONE = F32(LOG2E), F32(0.5), F32(1.0)
@@ -134,6 +146,46 @@ def logistic_into32(src, dst, a, c):
         p, bits = _exp_parts32(-(a * src[i] + c))
         # numba widens int32 arithmetic to int64: the float32 pattern is the low 32 bits
         dst[i] = E32_ONE / (E32_ONE + p * bits_as_float(np.int32(bits)))
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def logistic_rows32(src, s0, dst, d0, n, a, c):
+    """:func:`logistic_into32` on flat ranges (see :func:`logistic_rows`)."""
+    s0, d0 = np.uint64(s0), np.uint64(d0)
+    for i in range(n):
+        p, bits = _exp_parts32(-(a * src[s0 + np.uint64(i)] + c))
+        dst[d0 + np.uint64(i)] = E32_ONE / (E32_ONE + p * bits_as_float(np.int32(bits)))
+
+
+def rho_rows(act, src, s0, dst, d0, n):
+    """dst[d0:d0 + n] ← ρ(src[s0:s0 + n]): :func:`rho_block` on flat ranges of whole buffers, for
+    the per-update paths, where the two views :func:`rho_block` needs cost a reference count
+    each (atomic) — as much as the logistic on a small block. Jitted callers get the overload."""
+    for i in range(n):
+        dst[d0 + i] = rho_scalar(act, src[s0 + i])
+
+
+@overload(rho_rows)
+def _rho_rows(act, src, s0, dst, d0, n):
+    if isinstance(src.dtype, types.Complex):
+        def scalar(act, src, s0, dst, d0, n):
+            for i in range(n):
+                dst[d0 + i] = rho_scalar(act, src[s0 + i])
+        return scalar
+    f32 = src.dtype == types.float32 and dst.dtype == types.float32
+    logistic = logistic_rows32 if f32 else logistic_rows
+    a4, c4, a1, c1 = (F32(4.0), F32(-2.0), F32(1.0), F32(0.0)) if f32 else (4.0, -2.0, 1.0, 0.0)
+
+    def fast(act, src, s0, dst, d0, n):
+        if act != SIGMOID4 and act != SIGMOID:
+            for i in range(n):
+                dst[d0 + i] = rho_scalar(act, src[s0 + i])
+            return
+        if act == SIGMOID4:
+            logistic(src, s0, dst, d0, n, a4, c4)
+        else:
+            logistic(src, s0, dst, d0, n, a1, c1)
+    return fast
 
 
 def rho_block(act, src, dst):
