@@ -9,7 +9,9 @@ operations, and the compiler removes such pairs only when no other release lies 
 
 So :func:`flow_update` is the drive (:func:`~.drive.drive_into`) and the step
 (:func:`~.update.step_rows`) of a block written on the flat buffers and the topology's
-arrays passed one by one (bound once per kernel call), indexing at the block's offsets:
+arrays passed one by one (bound once per kernel call), indexing at the block's offsets, and
+inlined into the loop (called, it counted its 13 array arguments in and out: 26 atomic
+operations an update, 6 % of the loop's time):
 
     g_b = ρ'(x_b) ⊙ (base_b + Σ_j ρ(x_o) W) − x_b,    x_b ← Π_b(x_b + γ g_b),   r_b ← ρ(x_b)
 
@@ -42,7 +44,7 @@ def small_blocks(topo, out):
         out[b] = ok
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def flow_update(P, sizes, offsets, act, lo, hi, w_off, adj_ptr, adj_proj, adj_other, adj_side,
                 x, r, g, w, base, b, j0, gamma):
     """One continuous-mode update of small block b from ``base`` (its bias and clamped
