@@ -25,7 +25,7 @@ def _general(topo, nudge, b, x, r, g, w, bias, target, scratch, base, j0, gamma)
 @njit(cache=False)
 def _fast(topo, b, x, r, g, w, base, j0, gamma):
     return flow_update(topo[0], topo[1], topo[2], topo[3], topo[4], topo[5], topo[7], topo[11],
-                       topo[12], topo[13], topo[14], x, r, g, w, base, b, j0, gamma)
+                       topo[12], topo[13], topo[14], x, r, g, w, base, b, j0, gamma, w, True)
 
 
 def _net(acts):

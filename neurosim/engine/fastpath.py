@@ -46,15 +46,21 @@ def small_blocks(topo, out):
 
 @njit(cache=True, inline="always")
 def flow_update(P, sizes, offsets, act, lo, hi, w_off, adj_ptr, adj_proj, adj_other, adj_side,
-                x, r, g, w, base, b, j0, gamma):
+                x, r, g, w, base, b, j0, gamma, bias, use_base):
     """One continuous-mode update of small block b from ``base`` (its bias and clamped
-    neighbours' drive, :func:`~.drive.static_drive`) and the adjacency rows from ``j0``
-    (module docstring); False if the block went non-finite."""
+    neighbours' drive, :func:`~.drive.static_drive`) when ``use_base``, else from ``bias``, and
+    the adjacency rows from ``j0`` (module docstring); False if the block went non-finite."""
     n = sizes[b]
     m = P * n
     u0 = np.uint64(P * offsets[b])  # unsigned: no wraparound test per access (drive._acc_rows)
-    for q in range(m):
-        g[u0 + np.uint64(q)] = base[u0 + np.uint64(q)]
+    if use_base:
+        for q in range(m):
+            g[u0 + np.uint64(q)] = base[u0 + np.uint64(q)]
+    else:
+        off = offsets[b]
+        for p in range(P):
+            for i in range(n):
+                g[u0 + np.uint64(p * n + i)] = bias[off + i]
     for j in range(j0, adj_ptr[b + 1]):
         o = adj_other[j]
         _acc_rows(r, P * offsets[o], w, w_off[adj_proj[j]], g, P * offsets[b], P, sizes[o], n,

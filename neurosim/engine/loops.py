@@ -163,7 +163,8 @@ def run_events(topo, nudge, x, r, g, w, bias, target, scratch, base, j0, free, i
             for sub in range(n_sub):
                 if fast:
                     if not flow_update(P, sizes, offsets, act, lo, hi, w_off, adj_ptr, adj_proj,
-                                       adj_other, adj_side, x, r, g, w, base, b, j0[b], gamma):
+                                       adj_other, adj_side, x, r, g, w, base, b, j0[b], gamma, bias,
+                                       True):
                         return DIVERGED, t_next, seq, n_probe, n_ev, b
                     continue
                 drive_into(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w,

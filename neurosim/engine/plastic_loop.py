@@ -26,6 +26,7 @@ from numba import njit
 from ..model.activations import drho_given_rho
 from .drive import (add_coupling, add_memory, add_nudge, block_matrix, compute_drive, lam_at,
                     refresh_rho)
+from .fastpath import flow_update, small_blocks
 from .heap import reschedule
 from .loops import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe, log_event,
                     phase_block, phase_span)
@@ -167,6 +168,10 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
     t_next, and it updates. At t_end every synapse is brought up to t_end. Same returns as run_events."""
     P, sizes = topo[0], topo[1]
     tau, adj_ptr, adj_other = topo[6], topo[11], topo[13]
+    offsets, act, lo, hi, w_off = topo[2], topo[3], topo[4], topo[5], topo[7]
+    adj_proj, adj_side, cost = topo[12], topo[14], nudge[0]
+    small = np.zeros(tau.shape[0], dtype=np.bool_)
+    small_blocks(topo, small)
     ebuf = np.zeros(P, dtype=x.dtype)
     hbuf = np.zeros(P * np.max(sizes), dtype=x.dtype)
     k_draws = draws.shape[1]
@@ -209,12 +214,22 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
             elapsed = t_next - last[b]
             n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
             gamma = step_size(integrator, elapsed / n_sub, tau[b])
-            hb = hbuf[:P * sizes[b]].reshape((P, sizes[b]))
-            _input(topo, b, r, w, bias, hb, scratch)
-            for sub in range(n_sub):
-                _finish(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w, target, hb)
-                if not apply_step(topo, b, gamma, x, r, g):
-                    return DIVERGED, t_next, seq, n_probe, n_ev, b
+            if small[b] and cost[b] == 0:
+                # fastpath: the input recomputed at each sub-step from the frozen neighbours,
+                # the same bits as computing it once, without views or reference counts
+                for sub in range(n_sub):
+                    if not flow_update(P, sizes, offsets, act, lo, hi, w_off, adj_ptr, adj_proj,
+                                       adj_other, adj_side, x, r, g, w, x, b, adj_ptr[b], gamma,
+                                       bias, False):
+                        return DIVERGED, t_next, seq, n_probe, n_ev, b
+            else:
+                hb = hbuf[:P * sizes[b]].reshape((P, sizes[b]))
+                _input(topo, b, r, w, bias, hb, scratch)
+                for sub in range(n_sub):
+                    _finish(topo, nudge, b, last[b] + (sub + 1) * elapsed / n_sub, x, r, g, w,
+                            target, hb)
+                    if not apply_step(topo, b, gamma, x, r, g):
+                        return DIVERGED, t_next, seq, n_probe, n_ev, b
             n_ev = log_event(ev_time, ev_block, n_ev, t_next, b)
         last[b] = t_next
         seq = reschedule(heap_t, heap_seq, heap_id, b, t_next, draws, draw_pos, rate, seq)
