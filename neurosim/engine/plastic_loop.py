@@ -31,7 +31,7 @@ from .heap import reschedule
 from .loops import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe, log_event,
                     phase_block, phase_span)
 from .update import apply_step, step_size
-from .plastic_rule import flush, touch
+from .plastic_rule import RULE_NONE, flush, integrate_bias, integrate_rows, touch
 
 
 @njit(cache=True)
@@ -172,6 +172,9 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
     adj_proj, adj_side, cost = topo[12], topo[14], nudge[0]
     small = np.zeros(tau.shape[0], dtype=np.bool_)
     small_blocks(topo, small)
+    proj_pre, proj_post = topo[15], topo[16]
+    rule, omegas, beta, tau_avg, lr, schedule, final, horizon = pl[:8]
+    flags, hbar, total_w, last_k, pbuf = pl[9], pl[10], pl[12], pl[14], pl[16]
     ebuf = np.zeros(P, dtype=x.dtype)
     hbuf = np.zeros(P * np.max(sizes), dtype=x.dtype)
     k_draws = draws.shape[1]
@@ -210,7 +213,13 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                 o = adj_other[j]
                 if not free[o] and _fading(tl, o):
                     _show(topo, pl, tl, o, t_next, x, r, w, bias)
-            touch(topo, pl, b, t_next, r, w, bias)
+            # touch(), with the tuples' fields bound above (plastic_rule.integrate_rows)
+            if rule != RULE_NONE:
+                for j in range(adj_ptr[b], adj_ptr[b + 1]):
+                    integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas,
+                                   beta, tau_avg, lr, schedule, final, horizon, flags, hbar,
+                                   total_w, last_k, pbuf, adj_proj[j], t_next, r, w)
+                integrate_bias(topo, pl, b, t_next, r, bias)
             elapsed = t_next - last[b]
             n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
             gamma = step_size(integrator, elapsed / n_sub, tau[b])

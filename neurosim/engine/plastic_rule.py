@@ -57,8 +57,13 @@ def rule_coefficient(rule, omegas, beta, tau_avg, t0, t1):
 
 @njit(cache=True, inline="always")
 def lr_at(pl, t):
+    """η(t) of the plasticity tuple's schedule (:func:`lr_value`)."""
+    return lr_value(pl[4], pl[5], pl[6], pl[7], t)
+
+
+@njit(cache=True, inline="always")
+def lr_value(lr, schedule, final, horizon, t):
     """η(t): lr, or lr·(f + (1 − f)·½(1 + cos π t/T)) under the cosine schedule."""
-    lr, schedule, final, horizon = pl[4], pl[5], pl[6], pl[7]
     if schedule == 0:
         return lr
     s = min(max(t / horizon, 0.0), 1.0)
@@ -82,34 +87,39 @@ def _hebb(ra, rb, out):
 
 
 @njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
-def _update_small(ra, rb, row, hbar, w, total, o, coef, decay, apply, keep, hep):
+def _update_small(r, ao, bo, P, na, nb, row, hbar, w, total, o, coef, decay, apply, keep, hep):
     """:func:`_update` with H computed row by row (small blocks, no BLAS): row i of ρ_aᵀρ_b/P
-    goes to ``row`` and is used while it is in cache; one call per projection."""
-    P, na = ra.shape
-    nb = rb.shape[1]
+    (ρ_a, ρ_b the (P, n_a), (P, n_b) rows of r from offsets ao, bo) goes to row[:n_b] and is used
+    while it is in cache; one call per projection. Flat unsigned offsets, no views: a view is a
+    reference count (two atomic operations) and a signed offset a wraparound test per access,
+    which keeps the loops from vectorising."""
+    ao, bo, o = np.uint64(ao), np.uint64(bo), np.uint64(o)
     c = coef.real
     for i in range(na):
         for j in range(nb):
             row[j] = row[j] * 0.0
         for p in range(P):
-            a = ra[p, i] / P
+            a = r[ao + np.uint64(p * na + i)] / P
+            rp = bo + np.uint64(p * nb)
             for j in range(nb):
-                row[j] += a * rb[p, j]
-        base = o + i * nb
+                row[j] += a * r[rp + np.uint64(j)]
+        base = o + np.uint64(i * nb)
         if apply and not keep and not hep:  # the run's case, kept branch-free so it vectorises
             for j in range(nb):
-                d = row[j] - hbar[base + j]
-                w[base + j] += d.real * c
-                hbar[base + j] = row[j] - d * decay
+                q = base + np.uint64(j)
+                d = row[j] - hbar[q]
+                w[q] += d.real * c
+                hbar[q] = row[j] - d * decay
             continue
         for j in range(nb):
-            d = row[j] - hbar[base + j]
+            q = base + np.uint64(j)
+            d = row[j] - hbar[q]
             dw = (d * coef).real if hep else d.real * c
             if apply:
-                w[base + j] += dw
+                w[q] += dw
             if keep:
-                total[base + j] += dw
-            hbar[base + j] = row[j] - d * decay
+                total[q] += dw
+            hbar[q] = row[j] - d * decay
 
 
 @njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
@@ -146,18 +156,26 @@ def _update(h, hbar, w, total, o, coef, decay, apply, keep, hep):
 @njit(cache=True, inline="always")
 def integrate_projection(topo, pl, k, t, r, w):
     """Integrate projection k's synapses over [last_k, t] (module docstring); last_k ← t."""
-    P, sizes, offsets, w_off, proj_pre, proj_post = topo[0], topo[1], topo[2], topo[7], topo[15], topo[16]
-    last_k = pl[14]
+    integrate_rows(topo[0], topo[1], topo[2], topo[7], topo[15], topo[16], pl[0], pl[1], pl[2],
+                   pl[3], pl[4], pl[5], pl[6], pl[7], pl[9], pl[10], pl[12], pl[14], pl[16], k, t,
+                   r, w)
+
+
+@njit(cache=True, inline="always")
+def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, beta, tau_avg,
+                   lr, schedule, final, horizon, flags, hbar, total_w, last_k, hbuf, k, t, r, w):
+    """:func:`integrate_projection` from the tuples' fields, bound once by a loop that calls it
+    at every event (passing the tuples to an inlined function counts a reference to each of
+    their arrays, two atomic operations apiece)."""
     t0 = last_k[k]
     if t <= t0:
         return
     last_k[k] = t
-    rule, omegas, beta, tau_avg = pl[0], pl[1], pl[2], pl[3]
-    flags, hbar, total_w, hbuf = pl[9], pl[10], pl[12], pl[16]
     a, b = proj_pre[k], proj_post[k]
     na, nb = sizes[a], sizes[b]
     o = w_off[k]
-    coef = rule_coefficient(rule, omegas, beta, tau_avg, t0, t) * lr_at(pl, t)
+    coef = rule_coefficient(rule, omegas, beta, tau_avg, t0, t) * lr_value(lr, schedule, final,
+                                                                           horizon, t)
     decay = np.exp(-(t - t0) / tau_avg)
     apply, keep, hep = flags[0], flags[1], rule == RULE_HEP
     if _is_silent(r, P, offsets, a) or _is_silent(r, P, offsets, b):
@@ -165,12 +183,13 @@ def integrate_projection(topo, pl, k, t, r, w):
         h[:] = 0.0
         _update(h, hbar, w, total_w, o, coef, decay, apply, keep, hep)
         return
-    ra, rb = block_matrix(r, P, offsets, a), block_matrix(r, P, offsets, b)
     if P * na * nb >= BLAS_MIN_WORK:
-        _hebb(ra, rb, hbuf[:na * nb].reshape((na, nb)))
+        _hebb(block_matrix(r, P, offsets, a), block_matrix(r, P, offsets, b),
+              hbuf[:na * nb].reshape((na, nb)))
         _update(hbuf[:na * nb], hbar, w, total_w, o, coef, decay, apply, keep, hep)
         return
-    _update_small(ra, rb, hbuf[:nb], hbar, w, total_w, o, coef, decay, apply, keep, hep)
+    _update_small(r, P * offsets[a], P * offsets[b], P, na, nb, hbuf, hbar, w, total_w, o, coef,
+                  decay, apply, keep, hep)
 
 
 @njit(cache=True, inline="always")
