@@ -107,7 +107,7 @@ CATALOG: dict[str, Entry] = {
         "17 min wall at load 5-9 (docs/hypothesis.md §11.1); the quick variant: 47 s CPU, 103 s wall at load 7.5",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=4000",
                "multitask.eval_every=2000", "multitask.n_eval=100", "multitask.sample.per_class=5",
-               "multitask.sample.steps=8", "multitask.sample.guidance=[1.0]"),
+               "multitask.sample.steps=8", "multitask.sample.guidance=[2.0]"),
         quick_seconds=47.0, out="runs/brain_generative"),
     "brain_bidirectional": Entry(
         "run", 2700.0, "not timed whole: two tasks on a smaller network than brain_multitask's; its "

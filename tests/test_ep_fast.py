@@ -199,3 +199,31 @@ def test_kept_clamped_drive_follows_every_clamp_change():
         c.view(s.r, "in")[...] = x2
         s.relax(5.0)
     assert np.abs(pair[0].state("h") - pair[1].state("h")).max() > 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_discrete_tick_equals_the_general_drive(dtype):
+    """A layered net's discrete tick takes the one-pass drive (base + one BLAS product, then ρ) for
+    blocks with one free neighbour; its states equal, bit for bit, ρ(h) from the general path
+    (bias, then every coupling in adjacency order) at the same state, free and nudged."""
+    from neurosim.engine.drive import BLAS_MIN_WORK, drive_into
+    net, params = _net(sizes=(64, 256, 10))
+    P = 20
+    assert P * 10 * 256 >= BLAS_MIN_WORK  # both free blocks' products go to BLAS: the fused path
+    c = build(net, params, P, dtype=dtype)
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(0, 1, (P, 64)), np.eye(10)[rng.integers(0, 10, P)]
+    sim = Simulator(c, dt=1.0, integrator="discrete")
+    sim.clamp("in", x)
+    for nudged in (False, True):
+        if nudged:
+            sim.nudge("out", y, 0.5)
+        sim.relax(4.0)
+        g = np.zeros_like(sim.g)
+        for b in range(c.n_blocks):
+            if sim.free[b]:
+                drive_into(sim.topo, sim.nudge_args, b, sim.t, sim.x, sim.r, g, c.w, c.bias,
+                           sim.target, sim.scratch.copy(), sim.x, c.adj_ptr[b], False, True)
+        sim.relax(1.0)
+        for name in ("h", "out"):
+            np.testing.assert_array_equal(sim.state(name), c.view(g, name))

@@ -53,6 +53,31 @@ def test_guidance_extrapolates_away_from_the_unconditional_estimate():
     np.testing.assert_allclose(out["samples"], 2.5 * (MU[labels] + b) - 1.5 * b, atol=1e-8)
 
 
+def test_a_guidance_interval_guides_only_the_steps_inside_it():
+    """Inside [σ_lo, σ_hi] the estimate is D_w = 2.5 (μ_c + b) − 1.5 b, outside the plain μ_c + b; the
+    last step (σ_min, outside) makes the sample the unguided point mass; an interval holding every σ
+    gives the guided run to the last bit."""
+    b = np.array([0.5, 0.5, 0.5, 0.5])
+    net, params = _prototype_net(bias=b)
+    ports = LumpPorts(noisy="noisy", estimate="out", condition={"label": "label"})
+    labels = np.array([0, 2])
+    cond = {"label": np.eye(3)[labels]}
+
+    def run(interval):
+        return sample(LumpDenoiser(net, params, ports, RELAX), cond, 2, np.random.default_rng(2), n_steps=8,
+                      guidance=1.5, guidance_sigma=interval)
+    out = run((0.5, 10.0))
+    plain, guided = MU[labels] + b, 2.5 * (MU[labels] + b) - 1.5 * b
+    inside = (out["sigmas"][:-1] >= 0.5)
+    assert 0 < inside.sum() < len(inside)
+    for est, s_in in zip(out["estimates"], inside):
+        np.testing.assert_allclose(est, guided if s_in else plain, atol=1e-8)
+    np.testing.assert_allclose(out["samples"], plain, atol=1e-8)
+    everywhere, never = run((0.0, 10.0)), run(None)
+    for k in ("samples", "trajectory", "estimates"):
+        np.testing.assert_array_equal(everywhere[k], never[k])
+
+
 def test_sigma_grid_and_metrics():
     s = sigma_grid(5, 0.02, 2.0)
     assert s[0] == pytest.approx(2.0) and s[-2] == pytest.approx(0.02) and s[-1] == 0.0 and np.all(np.diff(s) < 0)

@@ -132,16 +132,50 @@ def _acc_rows(r, ro, w, wo, g, go, P, k, n, transpose):
 
 
 @njit(cache=True, inline="always")
-def add_coupling(topo, j, n, r, w, out, scratch):
-    """out (P, n) += ρ(x_o) W_ob, or ρ(x_o) W_boᵀ, for adjacency row j of a block of n units
-    (o its other block; the side says which end of the projection the block is)."""
+def coupling_operands(topo, j, n, r, w):
+    """(ρ(x_o) as (P, k), the weight matrix, transposed?) of adjacency row j of a block of n
+    units: the coupling is ρ(x_o) W_ob (o the projection's pre block) or ρ(x_o) W_boᵀ."""
     P, sizes, offsets, w_off = topo[0], topo[1], topo[2], topo[7]
     k, o = topo[12][j], topo[13][j]
     ro = block_matrix(r, P, offsets, o)
     if topo[14][j] == 0:
-        _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), out, scratch, False)
+        return ro, w[w_off[k]:w_off[k + 1]].reshape((sizes[o], n)), False
+    return ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), True
+
+
+@njit(cache=True, inline="always")
+def add_coupling(topo, j, n, r, w, out, scratch):
+    """out (P, n) += ρ(x_o) W_ob, or ρ(x_o) W_boᵀ, for adjacency row j of a block of n units
+    (o its other block; the side says which end of the projection the block is)."""
+    ro, m, transpose = coupling_operands(topo, j, n, r, w)
+    _acc_matmul(ro, m, out, scratch, transpose)
+
+
+@njit(cache=True, inline="always")
+def fused_discrete(topo, b, j, n, r, w, base, gf, scratch):
+    """The discrete drive of a block whose only non-clamped coupling is adjacency row j and that
+    has no memory and no nudge: scratch ← ρ(x_o)W by one BLAS call, scratch ← base + scratch,
+    g_b ← ρ(scratch). False (nothing written) when the product is too small for BLAS.
+
+    The same additions as the general path (g ← base, g += product, copy to scratch, ρ), in one
+    pass over the block instead of three; IEEE addition commutes, so the bits are the same."""
+    ro, m, transpose = coupling_operands(topo, j, n, r, w)
+    P, k = ro.shape
+    if P * k * n < BLAS_MIN_WORK:
+        return False
+    sz = P * n
+    tmp = scratch[:sz].reshape((P, n))
+    if transpose:
+        np.dot(ro, m.T, tmp)
     else:
-        _acc_matmul(ro, w[w_off[k]:w_off[k + 1]].reshape((n, sizes[o])), out, scratch, True)
+        np.dot(ro, m, tmp)
+    sf = scratch[:sz]
+    g0 = P * topo[2][b]
+    bf = base[g0:g0 + sz]
+    for q in range(sz):
+        sf[q] = bf[q] + sf[q]
+    rho_block(topo[3][b], sf, gf)
+    return True
 
 
 @njit(cache=True, inline="always")
@@ -194,6 +228,10 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
     P, offsets = topo[0], topo[2]
     n, off = topo[1][b], offsets[b]
     m, g0 = P * n, P * off
+    j1 = topo[11][b + 1]
+    if (discrete and use_base and j1 == j0 + 1 and topo[8][b] == 0 and nudge[0][b] == 0
+            and fused_discrete(topo, b, j0, n, r, w, base, g[g0:g0 + m], scratch)):
+        return  # the common case of a layered net's tick (one free neighbour), one pass
     u0 = np.uint64(g0)  # unsigned indices: no wraparound test per access (see _acc_rows)
     if use_base:
         for q in range(m):
@@ -202,7 +240,7 @@ def drive_into(topo, nudge, b, t, x, r, g, w, bias, target, scratch, base, j0, u
         for p in range(P):
             for i in range(n):
                 g[u0 + np.uint64(p * n + i)] = bias[off + i]
-    for j in range(j0, topo[11][b + 1]):
+    for j in range(j0, j1):
         add_coupling_rows(topo, j, n, r, w, g, g0, scratch)
     a = topo[3][b]
     if not discrete:

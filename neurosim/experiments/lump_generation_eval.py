@@ -60,6 +60,12 @@ def class_conditions(lp: LumpPorts, data: dict, per_class: int) -> tuple[np.ndar
     return y[idx], {b: np.asarray(data[f][idx], float) for b, f in lp.condition.items()}
 
 
+def guidance_interval(options: dict) -> tuple | None:
+    """``guidance_sigma`` of a ``[multitask.sample]`` table as (σ_lo, σ_hi), None when it is empty."""
+    lo_hi = options.get("guidance_sigma") or []
+    return (float(lo_hi[0]), float(lo_hi[1])) if lo_hi else None
+
+
 def sample_study(net, params, task: NoiseLevelTask, train: dict, test: dict, relax: dict, ports, options: dict,
                  seed) -> tuple[dict, dict]:
     """(metrics, the first guidance weight's :func:`lump_sampling.sample` result). ``options``: the
@@ -69,13 +75,14 @@ def sample_study(net, params, task: NoiseLevelTask, train: dict, test: dict, rel
     labels, cond = class_conditions(lp, test, options["per_class"])
     clf = judge(train["image"], train["_y"])
     out = {"sampler": options["sampler"], "steps": options["steps"], "per_class": options["per_class"],
-           "guidance": {}}
+           "guidance_sigma": list(guidance_interval(options) or ()), "guidance": {}}
     first = None
     for w in options["guidance"]:
         t0 = time.perf_counter()
         den = LumpDenoiser(net, params, lp, relax, warm=options["warm"])
         res = sample(den, cond, len(labels), np.random.default_rng(seed), sampler=options["sampler"],
-                     n_steps=options["steps"], sigma_min=task.sigma_min, sigma_max=task.sigma_max, guidance=w)
+                     n_steps=options["steps"], sigma_min=task.sigma_min, sigma_max=task.sigma_max, guidance=w,
+                     guidance_sigma=guidance_interval(options))
         m = sample_metrics(res["samples"], labels, test["image"], test["_y"], clf)
         m.update(wall_seconds=time.perf_counter() - t0, relaxations=den.n_relaxations, residual_max=den.worst_residual)
         out["guidance"][f"{w:g}"] = m

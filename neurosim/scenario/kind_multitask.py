@@ -47,6 +47,8 @@ SAMPLE = Table({
     "steps": Field((int,), 18, check=positive_int, doc="noise levels of the Karras grid σ_max … σ_min, then 0"),
     "guidance": Field((list,), [1.0], check=number_list,
                       doc="classifier-free guidance weights w, one set of samples each (the first: the sample grid)"),
+    "guidance_sigma": Field((list,), [], check=number_list,
+                            doc="[σ_lo, σ_hi]: guide only at the steps with σ_lo ≤ σ ≤ σ_hi ([]: at every step)"),
     "per_class": Field((int,), 20, check=positive_int, doc="samples of every class, each conditioned on a held-out example's condition"),
     "warm": Field((float,), 10.0, check=positive, doc="relaxation per step, in τ (the first step: eval_relax.duration)"),
     "bp": Field((bool,), False, doc="also sample the bp control's network of the task (trained as the bp control is) "
@@ -292,6 +294,10 @@ def _check_sample(data, path):
                             f"expected the name of a task with a noise_level table {with_level}, got {s['task']!r}")
     if not s["guidance"] or min(s["guidance"]) < 0:
         raise ScenarioError(path, "multitask.sample.guidance", f"expected non-negative weights, got {s['guidance']}")
+    gs = s["guidance_sigma"]
+    if gs and not (len(gs) == 2 and 0 <= gs[0] < gs[1]):  # the schema has already refused non-finite values
+        raise ScenarioError(path, "multitask.sample.guidance_sigma",
+                            f"expected [] or [σ_lo, σ_hi] with 0 ≤ σ_lo < σ_hi, got {gs}")
     t, nl = by_name[s["task"]], by_name[s["task"]]["noise_level"]
     if len(t["condition"]) == 2 and max(s["guidance"]) > 0:
         raise ScenarioError(path, "multitask.sample.guidance",
