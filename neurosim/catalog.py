@@ -131,7 +131,7 @@ CATALOG: dict[str, Entry] = {
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=37.0, out="runs/brain_six"),
     "brain_six_wired": Entry(
         "run", 3800.0, "extrapolated, not timed whole: 10 000 τ with each task alone and no controls took "
-        "958 s CPU, 18.8 min wall at load 3-4 (docs/hypothesis.md §15.1); 40 000 τ ≈ 4× that, the bp and EP "
+        "958-981 s CPU, 19 min wall at load 3-4 (docs/hypothesis.md §15.1); 40 000 τ ≈ 4× that, the bp and EP "
         "controls not timed; the quick variant: 61 s CPU, 61 s wall at load 2-3",
         quick=("multitask.isolated=false", "multitask.controls=[]", "multitask.duration=2000",
                "multitask.eval_every=2000", "multitask.n_eval=100"), quick_seconds=61.0, out="runs/brain_six_wired"),
