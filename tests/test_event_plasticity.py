@@ -26,7 +26,11 @@ def test_rule_coefficient_is_the_integral_of_the_decaying_reference(rule):
         ref = np.ones_like(s)
     f = np.exp(-(s - t0) / tau) * ref
     quad = np.sum((f[1:] + f[:-1]) / 2) * (s[1] - s[0])
-    assert rule_coefficient(rule, omegas, beta, tau, t0, t1) == pytest.approx(quad, rel=1e-8, abs=1e-10)
+    assert rule_coefficient(rule, omegas, np.ones(2), beta, tau, t0, t1) == pytest.approx(quad, rel=1e-8, abs=1e-10)
+    if rule != RULE_ONLY:  # a closed gate drops its rhythm's term, an open one keeps it
+        alone = rule_coefficient(rule, omegas[:1], np.ones(1), beta, tau, t0, t1)
+        assert rule_coefficient(rule, omegas, np.array([1.0, 0.0]), beta, tau, t0, t1) == alone
+        assert alone != pytest.approx(quad, rel=1e-3)
 
 
 def _update(rule, scheduler, event, beta=0.1, period=4.0, periods=5):

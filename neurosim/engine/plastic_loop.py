@@ -31,7 +31,7 @@ from .heap import reschedule
 from .loops import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe, log_event,
                     phase_block, phase_span)
 from .update import apply_step, step_size
-from .plastic_rule import RULE_NONE, flush, integrate_bias, integrate_rows, touch
+from .plastic_rule import RULE_NONE, flush, integrate_bias, integrate_rows, set_gates, touch
 
 
 @njit(cache=True)
@@ -101,6 +101,11 @@ def _switch(topo, nudge, pl, tl, s, t, x, r, w, bias, target, free):
     k = tl[2][s]
     cond_ptr, cond_blocks, targ_ptr, targ_blocks = tl[5], tl[6], tl[7], tl[8]
     task_on, block_task, block_val = tl[15], tl[18], tl[19]
+    if pl[9][2]:
+        # gated rhythms: the gates change here, so every synapse's integral ends here first
+        flush(topo, pl, t, r, w, bias)
+        task_on[k] = tl[1][s] == 1
+        set_gates(pl, task_on, tl[11])
     if tl[1][s] == 1:
         task_on[k] = True
         tl[16][k], tl[17][k] = t, tl[3][s]
@@ -174,7 +179,8 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
     small_blocks(topo, small)
     proj_pre, proj_post = topo[15], topo[16]
     rule, omegas, beta, tau_avg, lr, schedule, final, horizon = pl[:8]
-    flags, hbar, total_w, last_k, pbuf = pl[9], pl[10], pl[12], pl[14], pl[16]
+    flags, hbar, total_w, last_k, pbuf, gate = pl[9], pl[10], pl[12], pl[14], pl[16], pl[17]
+    set_gates(pl, tl[15], tl[11])
     ebuf = np.zeros(P, dtype=x.dtype)
     hbuf = np.zeros(P * np.max(sizes), dtype=x.dtype)
     k_draws = draws.shape[1]
@@ -217,7 +223,7 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
             if rule != RULE_NONE:
                 for j in range(adj_ptr[b], adj_ptr[b + 1]):
                     integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas,
-                                   beta, tau_avg, lr, schedule, final, horizon, flags, hbar,
+                                   gate, beta, tau_avg, lr, schedule, final, horizon, flags, hbar,
                                    total_w, last_k, pbuf, adj_proj[j], t_next, r, w)
                 integrate_bias(topo, pl, b, t_next, r, bias)
             elapsed = t_next - last[b]
@@ -259,6 +265,7 @@ def run_plastic_ticks(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, fr
     sw_time, i_sw = tl[0], tl[20]
     n_sw = sw_time.shape[0]
     probe_base, k0, tol = probe_next, n_probe, PROBE_TOL * probe_dt
+    set_gates(pl, tl[15], tl[11])
     t = t0
     for tick in range(n_ticks):
         while i_sw[0] < n_sw and sw_time[i_sw[0]] <= t + 1e-9:

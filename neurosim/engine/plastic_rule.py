@@ -21,9 +21,16 @@ The integral is exact in the rhythm and in H̄ (no sampling clock), and exact in
 piecewise constant. Biases integrate ρ̄(x_b) (the particle mean) the same way, times the bias
 learning-rate scale, whenever x_b changes. η(t) = lr · f(t/horizon) of the run's schedule.
 
+**Gated rhythms** (``flags[2]``, the scenario's ``plasticity.rhythm_gate``): the reference is
+the sum over the rhythms of the tasks that are on, ref(s) = Σ_m g_m(s)·(rhythm m), g_m = 1 while
+a task nudged at ω_m is on, else 0 — the synapse demodulates with the rhythms actually played,
+not with every task's. The gates only change at a task switch, where every synapse is first
+brought up to the switch time, so each integral above sees constant gates and stays exact.
+
 ``pl`` (the plasticity tuple every loop carries) = (rule, omegas, beta, tau_avg, lr, schedule,
-lr_final, horizon, bias_scale, flags, hbar, bbar, total_w, total_b, last_k, last_b, hbuf);
-``flags[0]`` applies ΔW to the weights, ``flags[1]`` adds it to ``total_w``/``total_b`` too.
+lr_final, horizon, bias_scale, flags, hbar, bbar, total_w, total_b, last_k, last_b, hbuf, gate);
+``flags[0]`` applies ΔW to the weights, ``flags[1]`` adds it to ``total_w``/``total_b`` too,
+``flags[2]`` gates the rhythms by the tasks (``gate`` is then set by :func:`set_gates`).
 """
 from __future__ import annotations
 
@@ -39,13 +46,17 @@ SCHEDULE_IDS = {"constant": 0, "cosine": 1}
 
 
 @njit(cache=True, inline="always")
-def rule_coefficient(rule, omegas, beta, tau_avg, t0, t1):
-    """C(t₀, t₁) of the module docstring (complex; real for the real-valued rules)."""
+def rule_coefficient(rule, omegas, gate, beta, tau_avg, t0, t1):
+    """C(t₀, t₁) of the module docstring (complex; real for the real-valued rules), summed over
+    the rhythms m whose gate[m] is open (all of them, or under ``rhythm_gate`` those of the tasks
+    that are on: constant over [t₀, t₁], since every synapse is brought up to a switch first)."""
     d = t1 - t0
     if rule == RULE_ONLY:
         return complex(tau_avg * (1.0 - np.exp(-d / tau_avg)), 0.0)
     tot = 0j
     for m in range(omegas.shape[0]):
+        if gate[m] == 0.0:
+            continue
         z = complex(1.0 / tau_avg, omegas[m])
         term = np.exp(complex(0.0, -omegas[m] * t0)) * (1.0 - np.exp(-d * z)) / z
         if rule == RULE_HEP:
@@ -156,13 +167,13 @@ def _update(h, hbar, w, total, o, coef, decay, apply, keep, hep):
 @njit(cache=True, inline="always")
 def integrate_projection(topo, pl, k, t, r, w):
     """Integrate projection k's synapses over [last_k, t] (module docstring); last_k ← t."""
-    integrate_rows(topo[0], topo[1], topo[2], topo[7], topo[15], topo[16], pl[0], pl[1], pl[2],
-                   pl[3], pl[4], pl[5], pl[6], pl[7], pl[9], pl[10], pl[12], pl[14], pl[16], k, t,
-                   r, w)
+    integrate_rows(topo[0], topo[1], topo[2], topo[7], topo[15], topo[16], pl[0], pl[1], pl[17],
+                   pl[2], pl[3], pl[4], pl[5], pl[6], pl[7], pl[9], pl[10], pl[12], pl[14], pl[16], k,
+                   t, r, w)
 
 
 @njit(cache=True, inline="always")
-def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, beta, tau_avg,
+def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, gate, beta, tau_avg,
                    lr, schedule, final, horizon, flags, hbar, total_w, last_k, hbuf, k, t, r, w):
     """:func:`integrate_projection` from the tuples' fields, bound once by a loop that calls it
     at every event (passing the tuples to an inlined function counts a reference to each of
@@ -174,8 +185,8 @@ def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, 
     a, b = proj_pre[k], proj_post[k]
     na, nb = sizes[a], sizes[b]
     o = w_off[k]
-    coef = rule_coefficient(rule, omegas, beta, tau_avg, t0, t) * lr_value(lr, schedule, final,
-                                                                           horizon, t)
+    coef = rule_coefficient(rule, omegas, gate, beta, tau_avg, t0, t) * lr_value(lr, schedule, final,
+                                                                                 horizon, t)
     decay = np.exp(-(t - t0) / tau_avg)
     apply, keep, hep = flags[0], flags[1], rule == RULE_HEP
     if _is_silent(r, P, offsets, a) or _is_silent(r, P, offsets, b):
@@ -203,7 +214,7 @@ def integrate_bias(topo, pl, b, t, r, bias):
     last_b[b] = t
     rule, omegas, beta, tau_avg, scale = pl[0], pl[1], pl[2], pl[3], pl[8]
     flags, bbar, total_b = pl[9], pl[11], pl[13]
-    coef = rule_coefficient(rule, omegas, beta, tau_avg, t0, t) * (lr_at(pl, t) * scale)
+    coef = rule_coefficient(rule, omegas, pl[17], beta, tau_avg, t0, t) * (lr_at(pl, t) * scale)
     decay = np.exp(-(t - t0) / tau_avg)
     rb = block_matrix(r, P, offsets, b)
     off = offsets[b]
@@ -241,6 +252,20 @@ def flush(topo, pl, t, r, w, bias):
         integrate_projection(topo, pl, k, t, r, w)
     for b in range(topo[1].shape[0]):
         integrate_bias(topo, pl, b, t, r, bias)
+
+
+@njit(cache=True)
+def set_gates(pl, task_on, task_omega):
+    """gate[m] ← 1 if a task k with task_omega[k] = omegas[m] is on, else 0 (under ``flags[2]``;
+    otherwise every gate stays open)."""
+    if not pl[9][2]:
+        return
+    omegas, gate = pl[1], pl[17]
+    for m in range(omegas.shape[0]):
+        gate[m] = 0.0
+        for k in range(task_on.shape[0]):
+            if task_on[k] and task_omega[k] == omegas[m]:
+                gate[m] = 1.0
 
 
 @njit(cache=True)

@@ -45,6 +45,7 @@ class PlasticityConfig:
     bias_lr_scale: float = 1.0
     lr_schedule: str = "constant"   # "constant", or "cosine" from η down to lr_final·η at the horizon
     lr_final: float = 0.1
+    rhythm_gate: bool = False       # demodulate only with the rhythms of the tasks that are on
 
 
 def lr_factor(schedule: str, progress: float, final: float) -> float:
@@ -65,6 +66,9 @@ class OnlinePlasticity:
     def __init__(self, compiled, omegas: list[float], config: PlasticityConfig):
         if config.rule not in RULES:
             raise ValueError(f"unknown plasticity rule {config.rule!r}; expected one of {RULES}")
+        if config.rhythm_gate:
+            raise ValueError("plasticity.rhythm_gate needs the event-driven rule (EventPlasticity): the "
+                             "sampled rule has no task timeline to gate its rhythms with")
         self.c, self.cfg = compiled, config
         self.omegas = np.asarray(sorted(set(omegas)), dtype=float)
         self.h_bar = None
@@ -173,12 +177,13 @@ class EventPlasticity:
         self.hbar, self.bbar = np.zeros(n_w, dt), np.zeros(n_u, dt)
         self.total_w, self.total_b = np.zeros(n_w), np.zeros(n_u)
         self.last_k, self.last_b = np.zeros(len(compiled.proj_names)), np.zeros(compiled.n_blocks)
-        self.flags = np.array([True, True])
+        self.flags = np.array([True, True, bool(config.rhythm_gate)])
+        self.gate = np.ones(len(self.omegas))
         self.started = False
         self.tuple = (RULE_IDS[config.rule], self.omegas, float(config.beta), float(config.baseline_tau),
                       float(config.lr), SCHEDULE_IDS[config.lr_schedule], float(config.lr_final),
                       float(horizon), float(config.bias_lr_scale), self.flags, self.hbar, self.bbar,
-                      self.total_w, self.total_b, self.last_k, self.last_b, np.zeros(n_h, dt))
+                      self.total_w, self.total_b, self.last_k, self.last_b, np.zeros(n_h, dt), self.gate)
 
     @property
     def keep_total(self) -> bool:
@@ -221,7 +226,9 @@ class EventPlasticity:
 
     def load_state_dict(self, arrays: dict, meta: dict) -> None:
         for k in self.BUFFERS:
-            getattr(self, k)[...] = arrays[k]
+            a = np.asarray(arrays[k])
+            # a checkpoint written before the rhythm gate has two flags: the gate flag is the config's
+            getattr(self, k)[:a.shape[0]] = a
         self.started = bool(meta["started"])
 
     def reset_total(self):

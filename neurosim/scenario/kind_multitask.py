@@ -131,6 +131,8 @@ MULTITASK = Table({
 PLASTICITY = Table({
     "rule": Field((str,), "hep_continuous", choices=PLASTICITY_RULES),
     "rhythm": Field((str,), "shared", choices=("shared", "per_task")),
+    "rhythm_gate": Field((bool,), False, doc="demodulate only with the rhythms of the tasks that are on "
+                         "(each reference gated by its task's clamp) instead of every task's"),
     "beta": Field((float,), 0.5, check=positive, doc="|β|: amplitude of every task's λ_k(t)"),
     "period": Field((float,), 8.0, check=positive, doc="period of the shared rhythm, in τ"),
     "lr": Field((float,), 0.05, check=non_negative),
