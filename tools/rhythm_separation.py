@@ -12,6 +12,7 @@ Every task is clamped at once on a batch of training examples; each design gives
   study_long     the same over 15 T (120 τ: the periods' common multiple)
   harmonic       multiples 3, 4, 5 of a base period of 5 T (40 τ: periods 13.3, 10, 8 τ), over 5 T
   harmonic_fast  multiples 3, 4, 5 of 3.75 T (30 τ: periods 10, 7.5, 6 τ), over 3.75 T
+  harmonic_3T    multiples 3, 4, 5 of 3 T (24 τ: periods 8, 6, 4.8 τ), over 3 T
   harmonic_slow  multiples 3, 4, 5 of 10 T (80 τ: periods 26.7, 20, 16 τ), over 10 T
 
 Prints, per design, cos(U_k, −∇C_k) for every task, the cross-talk matrix cos(U_k, −∇C_j) beside
@@ -41,13 +42,14 @@ def designs(period: float) -> dict:
             "study_long": (study, 15 * period),
             "harmonic": (harmonic_omegas(5 * period, [3, 4, 5]), 5 * period),
             "harmonic_fast": (harmonic_omegas(3.75 * period, [3, 4, 5]), 3.75 * period),
+            "harmonic_3T": (harmonic_omegas(3 * period, [3, 4, 5]), 3 * period),
             "harmonic_slow": (harmonic_omegas(10 * period, [3, 4, 5]), 10 * period)}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run_dir")
-    everything = ["shared", "study", "study_long", "harmonic", "harmonic_fast", "harmonic_slow"]
+    everything = ["shared", "study", "study_long", "harmonic", "harmonic_fast", "harmonic_3T", "harmonic_slow"]
     ap.add_argument("--designs", nargs="+", default=everything)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--beta", type=float, default=None, help="|β| (default: the scenario's)")
