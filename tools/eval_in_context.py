@@ -1,0 +1,43 @@
+#!/usr/bin/env python
+"""A multitask run's final weights scored two ways: the run's own evaluation (the other ports
+silent) and in company (every other task's conditions clamped too, their targets free), as the
+tasks mostly ran during the concurrent run (``experiments/context_eval.py``; docs/hypothesis.md §15).
+
+    python tools/eval_in_context.py RUN_DIR [--n-eval 300]     # ≈ 1 min for the six-task lump
+
+RUN_DIR is a finished multitask run (its scenario.toml and checkpoint.npz: the concurrent run's
+final weights). Prints a line per task and writes RUN_DIR/in_context.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import neurosim.api as ns
+from neurosim.experiments.checkpoint import params_from, read_checkpoint
+from neurosim.experiments.context_eval import in_context_scores
+from neurosim.experiments.multitask_run import MultitaskRun
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run_dir")
+    ap.add_argument("--n-eval", type=int, default=None, help="held-out examples (default: the scenario's n_eval)")
+    args = ap.parse_args()
+    run_dir = Path(args.run_dir)
+    sc = ns.load(run_dir / "scenario.toml")
+    m = MultitaskRun(sc, run_dir / "_context_scratch", False)
+    arrays, _, _ = read_checkpoint(run_dir / "checkpoint.npz", "multitask")
+    params = params_from(arrays, m.params0)
+    out = in_context_scores(m.net, params, m.tasks, m.ports, m.test, m.relax, args.n_eval or m.n_eval)
+    for t in m.tasks:
+        r = out[t.name]
+        print(f"{t.name:>10} ({t.metric}): silent {r['silent']:.4f}, in company {r['in_context']:.4f}")
+    print(f"largest stationarity residual {out['eval_residual']:.3g}")
+    (run_dir / "in_context.json").write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
