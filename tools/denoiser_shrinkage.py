@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 
 import neurosim.api as ns
-from neurosim.experiments.checkpoint import read_checkpoint, read_params_into
 from neurosim.experiments.lump_generation_eval import class_conditions, lump_ports, sampled_task
 from neurosim.experiments.lump_resample import read_bp_twin
 from neurosim.experiments.lump_sampling import LumpDenoiser, mean_pairwise_distance
-from neurosim.experiments.multitask_run import MultitaskRun
+from neurosim.experiments.multitask_run import finished_run
 
 
 def spread(x, labels) -> float:
@@ -39,9 +38,8 @@ def main() -> int:
     ap.add_argument("--relax", type=float, default=40.0, help="τ of relaxation from rest per σ")
     args = ap.parse_args()
     rd = Path(args.run_dir)
-    run = MultitaskRun(ns.load(rd / "scenario.toml"), rd, False)
-    arrays, _, _ = read_checkpoint(rd / "checkpoint.npz", "multitask")
-    nets = {"lump": read_params_into(arrays, run.params0.copy(), rd / "checkpoint.npz")}
+    run, lump = finished_run(ns.load(rd / "scenario.toml"), rd)
+    nets = {"lump": lump}
     twin = read_bp_twin(rd, run.params0)
     if twin is not None:
         nets["bp"] = twin[0]

@@ -15,9 +15,8 @@ import json
 from pathlib import Path
 
 import neurosim.api as ns
-from neurosim.experiments.checkpoint import params_from, read_checkpoint
 from neurosim.experiments.context_eval import in_context_scores
-from neurosim.experiments.multitask_run import MultitaskRun
+from neurosim.experiments.multitask_run import finished_run
 
 
 def main() -> int:
@@ -28,10 +27,7 @@ def main() -> int:
                     help="probability that each other task is shown on an example (default 1: all of them)")
     args = ap.parse_args()
     run_dir = Path(args.run_dir)
-    sc = ns.load(run_dir / "scenario.toml")
-    m = MultitaskRun(sc, run_dir / "_context_scratch", False)
-    arrays, _, _ = read_checkpoint(run_dir / "checkpoint.npz", "multitask")
-    params = params_from(arrays, m.params0)
+    m, params = finished_run(ns.load(run_dir / "scenario.toml"), run_dir)
     out = in_context_scores(m.net, params, m.tasks, m.ports, m.test, m.relax, args.n_eval or m.n_eval,
                             args.presence)
     for t in m.tasks:

@@ -24,9 +24,8 @@ import numpy as np
 
 import neurosim.api as ns
 from neurosim.engine.simulator import SimulationDiverged
-from neurosim.experiments.checkpoint import params_from, read_checkpoint
 from neurosim.experiments.multitask import ConcurrentRun, Evaluation
-from neurosim.experiments.multitask_run import MultitaskRun
+from neurosim.experiments.multitask_run import MultitaskRun, finished_run
 
 SCENARIO = "scenarios/brain_multitask.toml"
 BLOCKS = ("inp_bottom", "h_vis", "h_sem", "cls_label", "gen_image")
@@ -76,9 +75,7 @@ def leak(run_dir: Path):
     for name, (rhythm, period, periods) in designs.items():
         sc = ns.load(run_dir / "scenario.toml", ["multitask.duration=800", f"plasticity.rhythm={rhythm}",
                                                  f"plasticity.period={period}"])
-        m = MultitaskRun(sc, run_dir / "_leak_scratch", False)
-        arrays, _, _ = read_checkpoint(run_dir / "checkpoint.npz", "multitask")
-        params = params_from(arrays, m.params0)
+        m, params = finished_run(sc, run_dir)
         run = ConcurrentRun(sc, [dataclasses.replace(t, lam=0.0, period=p) for t, p in zip(m.tasks, periods)],
                             m.train, params)
         run.plasticity.apply = False

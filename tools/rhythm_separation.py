@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import neurosim.api as ns
-from neurosim.experiments.checkpoint import params_from, read_checkpoint
-from neurosim.experiments.multitask_run import MultitaskRun
+from neurosim.experiments.multitask_run import finished_run
 from neurosim.experiments.rhythm_separation import separation
 from neurosim.learning.rhythms import harmonic_omegas
 
@@ -49,16 +48,14 @@ def designs(period: float) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run_dir")
-    everything = ["shared", "study", "study_long", "harmonic", "harmonic_fast", "harmonic_3T", "harmonic_slow"]
+    everything = list(designs(1.0))
     ap.add_argument("--designs", nargs="+", default=everything)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--beta", type=float, default=None, help="|β| (default: the scenario's)")
     args = ap.parse_args()
     run_dir = Path(args.run_dir)
     sc = ns.load(run_dir / "scenario.toml")
-    m = MultitaskRun(sc, run_dir / "_separation_scratch", False)
-    arrays, _, _ = read_checkpoint(run_dir / "checkpoint.npz", "multitask")
-    params = params_from(arrays, m.params0)
+    m, params = finished_run(sc, run_dir)
     pl, sim = sc["plasticity"], sc["simulation"]
     beta = args.beta or pl["beta"]
     batch = {k: v[:args.batch] for k, v in m.probe_batch.items()} if args.batch <= len(m.probe_batch["_y"]) else None

@@ -27,7 +27,7 @@ import numpy as np
 from ..data import load_dataset
 from ..data.multimodal import modality_fields
 from ..model.tasks import busy_fraction, overlap_fraction
-from .checkpoint import check_same_scenario, params_arrays, read_checkpoint, under, with_prefix
+from .checkpoint import check_same_scenario, params_arrays, params_from, read_checkpoint, under, with_prefix
 from .loop import Job, run_loop, save
 from .multitask import ConcurrentRun, Evaluation, gradient_probe, port_blocks, task_specs
 from .multitask_controls import BatchControl, chance_level, control_status
@@ -354,6 +354,16 @@ def check_resume(scenario, run_dir) -> None:
     if path.exists():
         _, _, saved = read_checkpoint(path, KIND)
         check_same_scenario(path, saved, scenario.data)
+
+
+def finished_run(scenario, run_dir):
+    """(job, weights) of a finished multitask run: its :class:`MultitaskRun` rebuilt from
+    ``scenario`` (the run's scenario.toml, possibly with overrides; nothing is written) and the
+    concurrent run's final weights from RUN_DIR/checkpoint.npz."""
+    path = Path(run_dir) / CHECKPOINT
+    job = MultitaskRun(scenario, run_dir, False)
+    arrays, _, _ = read_checkpoint(path, KIND)
+    return job, params_from(arrays, job.params0, path=path)
 
 
 def run_multitask(scenario, progress: bool, run_dir, resume: bool):
