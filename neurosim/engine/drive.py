@@ -66,13 +66,10 @@ def refresh_rho(topo, b, x, r):
     rho_block(act[b], x[sl], r[sl])
 
 
-@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+@njit(cache=True, fastmath={"contract"})
 def _acc_matmul(a, m, out, scratch, transpose):
-    """out += a @ m (or a @ mᵀ when ``transpose``); a (P, k), out (P, n).
-
-    Re-association is allowed so the small loops vectorise; results stay deterministic for a
-    given build, which is all the determinism guarantee asks.
-    """
+    """out += a @ m (or a @ mᵀ when ``transpose``); a (P, k), out (P, n): BLAS when the product
+    is large enough, else :func:`_acc_rows`' loops on the same (contiguous) buffers."""
     P, k = a.shape
     n = out.shape[1]
     if P * k * n >= BLAS_MIN_WORK:
@@ -83,44 +80,66 @@ def _acc_matmul(a, m, out, scratch, transpose):
             np.dot(a, m, tmp)
         out += tmp
         return
-    if transpose:
-        for p in range(P):
-            for i in range(n):
-                s = out[p, i] * 0.0
-                for j in range(k):
-                    s += a[p, j] * m[i, j]
-                out[p, i] += s
-    else:
-        for p in range(P):
-            for j in range(k):
-                apj = a[p, j]
-                for i in range(n):
-                    out[p, i] += apj * m[j, i]
+    _acc_rows(a.reshape(P * k), 0, m.reshape(m.size), 0, out.reshape(P * n), 0, P, k, n, transpose)
 
 
-@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+@njit(cache=True, fastmath={"contract"})
 def _acc_rows(r, ro, w, wo, g, go, P, k, n, transpose):
-    """:func:`_acc_matmul`'s loops on flat offsets: g[go:go + P·n] (P, n) += r[ro:ro + P·k] (P, k)
-    times w[wo:] read as (k, n), or as (n, k) transposed.
+    """g[go:go + P·n] (P, n) += r[ro:ro + P·k] (P, k) times w[wo:] read as (k, n), or as (n, k)
+    transposed, on flat offsets: no views (a view is a reference count taken and released, two
+    atomic operations, and on 32-unit blocks those were a third of an event's time).
 
-    The same loops in the same order under the same flags as :func:`_acc_matmul` (the same bits,
-    tested), without the four views a coupling otherwise builds: a view is a reference count
-    taken and released, two atomic operations, and on 32-unit blocks those were a third of an
-    event's time.
+    The transposed product's sums Σ_j r_pj w_ij run in the plain order j = 0 … k−1, eight outputs
+    i at a time (the eight sums side by side vectorise): the same bits however the compiler
+    vectorises. (Letting it re-associate the sum instead made the bits depend on whether a
+    caller was compiled in the same process or loaded from numba's cache, which inline this
+    function differently: 1e-14 apart after a few epochs.)
     """
     # unsigned offsets: a signed index gets a negative-index (wraparound) test per access,
     # which keeps these loops from vectorising (2.5x slower on 32 × 32)
     ro, wo, go = np.uint64(ro), np.uint64(wo), np.uint64(go)
     if transpose:
+        n8 = n - n % 8
+        uk = np.uint64(k)
         for p in range(P):
             ai = ro + np.uint64(p * k)
-            for i in range(n):
-                oi = go + np.uint64(p * n + i)
+            oi = go + np.uint64(p * n)
+            i = 0
+            while i < n8:
+                m0 = wo + np.uint64(i * k)
+                m1, m2, m3 = m0 + uk, m0 + np.uint64(2) * uk, m0 + np.uint64(3) * uk
+                m4, m5, m6, m7 = (m0 + np.uint64(4) * uk, m0 + np.uint64(5) * uk,
+                                  m0 + np.uint64(6) * uk, m0 + np.uint64(7) * uk)
+                z = g[oi] * 0.0
+                s0, s1, s2, s3, s4, s5, s6, s7 = z, z, z, z, z, z, z, z
+                for j in range(k):
+                    uj = np.uint64(j)
+                    a = r[ai + uj]
+                    s0 += a * w[m0 + uj]
+                    s1 += a * w[m1 + uj]
+                    s2 += a * w[m2 + uj]
+                    s3 += a * w[m3 + uj]
+                    s4 += a * w[m4 + uj]
+                    s5 += a * w[m5 + uj]
+                    s6 += a * w[m6 + uj]
+                    s7 += a * w[m7 + uj]
+                q = oi + np.uint64(i)
+                g[q] += s0
+                g[q + np.uint64(1)] += s1
+                g[q + np.uint64(2)] += s2
+                g[q + np.uint64(3)] += s3
+                g[q + np.uint64(4)] += s4
+                g[q + np.uint64(5)] += s5
+                g[q + np.uint64(6)] += s6
+                g[q + np.uint64(7)] += s7
+                i += 8
+            while i < n:
                 mi = wo + np.uint64(i * k)
                 s = g[oi] * 0.0
                 for j in range(k):
                     s += r[ai + np.uint64(j)] * w[mi + np.uint64(j)]
-                g[oi] += s
+                g[oi + np.uint64(i)] += s
+                i += 1
     else:
         for p in range(P):
             oi = go + np.uint64(p * n)
