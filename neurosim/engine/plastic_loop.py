@@ -31,7 +31,9 @@ from .heap import reschedule
 from .loops import (DIVERGED, EVENTS_FULL, NEED_CLOCK_DRAWS, OK, PROBE_TOL, _record_probe, log_event,
                     phase_block, phase_span)
 from .update import apply_step, step_size
-from .plastic_rule import RULE_NONE, flush, integrate_bias, integrate_rows, set_gates, touch
+from .plastic_deferred import apply_log, log_segment
+from .plastic_rule import (RULE_NONE, bias_segment, flush, integrate_rows, segment_coefficients,
+                           set_gates, touch)
 
 
 @njit(cache=True)
@@ -180,6 +182,8 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
     proj_pre, proj_post = topo[15], topo[16]
     rule, omegas, beta, tau_avg, lr, schedule, final, horizon = pl[:8]
     flags, hbar, total_w, last_k, pbuf, gate = pl[9], pl[10], pl[12], pl[14], pl[16], pl[17]
+    lint, lflt, rows, lscr = pl[18], pl[19], pl[20], pl[21]
+    bias_scale, bbar, total_b, last_b = pl[8], pl[11], pl[13], pl[15]
     set_gates(pl, tl[15], tl[11])
     ebuf = np.zeros(P, dtype=x.dtype)
     hbuf = np.zeros(P * np.max(sizes), dtype=x.dtype)
@@ -219,13 +223,36 @@ def run_plastic_events(topo, nudge, pl, tl, x, r, g, w, bias, target, scratch, f
                 o = adj_other[j]
                 if not free[o] and _fading(tl, o):
                     _show(topo, pl, tl, o, t_next, x, r, w, bias)
-            # touch(), with the tuples' fields bound above (plastic_rule.integrate_rows)
+            # touch(), with the tuples' fields bound above (plastic_rule.integrate_rows); a
+            # logged projection and the biases bind only the arrays their segment touches: every
+            # array an inlined helper binds costs two atomic operations, and on 32-unit blocks
+            # integrate_rows' twenty cost more than the segment itself
             if rule != RULE_NONE:
                 for j in range(adj_ptr[b], adj_ptr[b + 1]):
-                    integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas,
-                                   gate, beta, tau_avg, lr, schedule, final, horizon, flags, hbar,
-                                   total_w, last_k, pbuf, adj_proj[j], t_next, r, w)
-                integrate_bias(topo, pl, b, t_next, r, bias)
+                    k = adj_proj[j]
+                    t0 = last_k[k]
+                    if lint[0, k] == 0:
+                        integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas,
+                                       gate, beta, tau_avg, lr, schedule, final, horizon, flags,
+                                       hbar, total_w, last_k, pbuf, lint, lflt, rows, lscr, k,
+                                       t_next, r, w)
+                    elif t_next > t0:
+                        last_k[k] = t_next
+                        pa, pb = proj_pre[k], proj_post[k]
+                        coef, decay = segment_coefficients(rule, omegas, gate, beta, tau_avg, lr,
+                                                           schedule, final, horizon, 1.0, t0, t_next)
+                        if log_segment(lint, lflt, rows, P, sizes[pa], sizes[pb], P * offsets[pa],
+                                       P * offsets[pb], r, k, coef.real, decay):
+                            apply_log(lint, lflt, rows, lscr, P, sizes[pa], sizes[pb], w_off[k], k,
+                                      hbar, w, total_w, flags[0], flags[1])
+                t0 = last_b[b]
+                if t_next > t0:
+                    last_b[b] = t_next
+                    coef, decay = segment_coefficients(rule, omegas, gate, beta, tau_avg, lr,
+                                                       schedule, final, horizon, bias_scale, t0,
+                                                       t_next)
+                    bias_segment(r, bias, bbar, total_b, P, sizes[b], offsets[b], coef, decay,
+                                 flags[0], flags[1])
             elapsed = t_next - last[b]
             n_sub = max(1, int(np.ceil(elapsed / max_step - 1e-9)))
             gamma = step_size(integrator, elapsed / n_sub, tau[b])

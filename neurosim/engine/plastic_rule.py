@@ -30,7 +30,8 @@ brought up to the switch time, so each integral above sees constant gates and st
 ``pl`` (the plasticity tuple every loop carries) = (rule, omegas, beta, tau_avg, lr, schedule,
 lr_final, horizon, bias_scale, flags, hbar, bbar, total_w, total_b, last_k, last_b, hbuf, gate);
 ``flags[0]`` applies ΔW to the weights, ``flags[1]`` adds it to ``total_w``/``total_b`` too,
-``flags[2]`` gates the rhythms by the tasks (``gate`` is then set by :func:`set_gates`).
+``flags[2]`` gates the rhythms by the tasks (``gate`` is then set by :func:`set_gates`); the
+four fields after ``gate`` are the segment log of ``plastic_deferred.py`` (``apply_every``).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import numpy as np
 from numba import njit
 
 from .drive import BLAS_MIN_WORK, block_matrix
+from .plastic_deferred import apply_log, log_segment
 
 RULE_NONE, RULE_HEP, RULE_HEBB, RULE_ONLY = 0, 1, 2, 3
 RULE_IDS = {"none": RULE_NONE, "hep_continuous": RULE_HEP, "baseline_hebb": RULE_HEBB,
@@ -79,6 +81,34 @@ def lr_value(lr, schedule, final, horizon, t):
         return lr
     s = min(max(t / horizon, 0.0), 1.0)
     return lr * (final + (1.0 - final) * 0.5 * (1.0 + np.cos(np.pi * s)))
+
+
+@njit(cache=True, inline="always")
+def segment_coefficients(rule, omegas, gate, beta, tau_avg, lr, schedule, final, horizon, scale,
+                         t0, t):
+    """(C(t₀, t)·η(t)·scale, e^{−(t−t₀)/τ_avg}): what a segment [t₀, t] of a synapse's integral
+    needs besides H (module docstring); ``scale`` 1 for weights, the bias scale for biases."""
+    coef = rule_coefficient(rule, omegas, gate, beta, tau_avg, t0, t) * (
+        lr_value(lr, schedule, final, horizon, t) * scale)
+    return coef, np.exp(-(t - t0) / tau_avg)
+
+
+@njit(cache=True, inline="always")
+def bias_segment(r, bias, bbar, total_b, P, n, off, coef, decay, apply, keep):
+    """Block (offset off, n units) biases over one segment: signal ρ̄(x_b), the particle mean."""
+    u0 = np.uint64(P * off)
+    for i in range(n):
+        m = r[u0 + np.uint64(i)] * 0.0
+        for p in range(P):
+            m += r[u0 + np.uint64(p * n + i)]
+        m /= P
+        d = m - bbar[off + i]
+        dw = (d * coef).real
+        if apply:
+            bias[off + i] += dw
+        if keep:
+            total_b[off + i] += dw
+        bbar[off + i] = m - d * decay
 
 
 @njit(cache=True, inline="always")
@@ -168,16 +198,18 @@ def _update(h, hbar, w, total, o, coef, decay, apply, keep, hep):
 def integrate_projection(topo, pl, k, t, r, w):
     """Integrate projection k's synapses over [last_k, t] (module docstring); last_k ← t."""
     integrate_rows(topo[0], topo[1], topo[2], topo[7], topo[15], topo[16], pl[0], pl[1], pl[17],
-                   pl[2], pl[3], pl[4], pl[5], pl[6], pl[7], pl[9], pl[10], pl[12], pl[14], pl[16], k,
-                   t, r, w)
+                   pl[2], pl[3], pl[4], pl[5], pl[6], pl[7], pl[9], pl[10], pl[12], pl[14], pl[16],
+                   pl[18], pl[19], pl[20], pl[21], k, t, r, w)
 
 
 @njit(cache=True, inline="always")
 def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, gate, beta, tau_avg,
-                   lr, schedule, final, horizon, flags, hbar, total_w, last_k, hbuf, k, t, r, w):
+                   lr, schedule, final, horizon, flags, hbar, total_w, last_k, hbuf, lint, lflt, rows,
+                   lscr, k, t, r, w):
     """:func:`integrate_projection` from the tuples' fields, bound once by a loop that calls it
     at every event (passing the tuples to an inlined function counts a reference to each of
-    their arrays, two atomic operations apiece)."""
+    their arrays, two atomic operations apiece). A projection with a segment log (``lint[0, k]`` > 0)
+    logs the segment and applies the log when it is full (``plastic_deferred.py``)."""
     t0 = last_k[k]
     if t <= t0:
         return
@@ -185,10 +217,24 @@ def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, 
     a, b = proj_pre[k], proj_post[k]
     na, nb = sizes[a], sizes[b]
     o = w_off[k]
-    coef = rule_coefficient(rule, omegas, gate, beta, tau_avg, t0, t) * lr_value(lr, schedule, final,
-                                                                                 horizon, t)
-    decay = np.exp(-(t - t0) / tau_avg)
+    coef, decay = segment_coefficients(rule, omegas, gate, beta, tau_avg, lr, schedule, final,
+                                       horizon, 1.0, t0, t)
     apply, keep, hep = flags[0], flags[1], rule == RULE_HEP
+    if lint[0, k] > 0:
+        if log_segment(lint, lflt, rows, P, na, nb, P * offsets[a], P * offsets[b], r, k,
+                       coef.real, decay):
+            apply_log(lint, lflt, rows, lscr, P, na, nb, o, k, hbar, w, total_w, apply, keep)
+        return
+    _integrate_segment(P, offsets, a, b, na, nb, r, hbuf, hbar, w, total_w, o, coef, decay, apply,
+                       keep, hep)
+
+
+@njit(cache=True)
+def _integrate_segment(P, offsets, a, b, na, nb, r, hbuf, hbar, w, total_w, o, coef, decay, apply,
+                       keep, hep):
+    """One segment of projection a→b at once (module docstring's ΔW and H̄). Not inlined: its
+    views take reference counts, and a release anywhere in the inlined caller keeps the
+    compiler from removing the counts of every array argument around it."""
     if _is_silent(r, P, offsets, a) or _is_silent(r, P, offsets, b):
         h = hbuf[:na * nb]
         h[:] = 0.0
@@ -206,30 +252,21 @@ def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, 
 @njit(cache=True, inline="always")
 def integrate_bias(topo, pl, b, t, r, bias):
     """Integrate block b's biases (signal ρ̄(x_b), times the bias scale) over [last_b, t]."""
-    P, sizes, offsets = topo[0], topo[1], topo[2]
-    last_b = pl[15]
+    bias_rows(topo[0], topo[1], topo[2], pl[0], pl[1], pl[17], pl[2], pl[3], pl[4], pl[5], pl[6],
+              pl[7], pl[8], pl[9], pl[11], pl[13], pl[15], b, t, r, bias)
+
+
+@njit(cache=True, inline="always")
+def bias_rows(P, sizes, offsets, rule, omegas, gate, beta, tau_avg, lr, schedule, final, horizon,
+              scale, flags, bbar, total_b, last_b, b, t, r, bias):
+    """:func:`integrate_bias` from the tuples' fields."""
     t0 = last_b[b]
     if t <= t0:
         return
     last_b[b] = t
-    rule, omegas, beta, tau_avg, scale = pl[0], pl[1], pl[2], pl[3], pl[8]
-    flags, bbar, total_b = pl[9], pl[11], pl[13]
-    coef = rule_coefficient(rule, omegas, pl[17], beta, tau_avg, t0, t) * (lr_at(pl, t) * scale)
-    decay = np.exp(-(t - t0) / tau_avg)
-    rb = block_matrix(r, P, offsets, b)
-    off = offsets[b]
-    for i in range(sizes[b]):
-        m = rb[0, i] * 0.0
-        for p in range(P):
-            m += rb[p, i]
-        m /= P
-        d = m - bbar[off + i]
-        dw = (d * coef).real
-        if flags[0]:
-            bias[off + i] += dw
-        if flags[1]:
-            total_b[off + i] += dw
-        bbar[off + i] = m - d * decay
+    coef, decay = segment_coefficients(rule, omegas, gate, beta, tau_avg, lr, schedule, final,
+                                       horizon, scale, t0, t)
+    bias_segment(r, bias, bbar, total_b, P, sizes[b], offsets[b], coef, decay, flags[0], flags[1])
 
 
 @njit(cache=True, inline="always")
@@ -245,11 +282,16 @@ def touch(topo, pl, b, t, r, w, bias):
 
 @njit(cache=True)
 def flush(topo, pl, t, r, w, bias):
-    """Bring every synapse up to t (the weights are then current for an evaluation)."""
+    """Bring every synapse up to t and apply every segment log (the weights are then current
+    for an evaluation)."""
     if pl[0] == RULE_NONE:
         return
-    for k in range(topo[15].shape[0]):
+    P, sizes, w_off, proj_pre, proj_post = topo[0], topo[1], topo[7], topo[15], topo[16]
+    for k in range(proj_pre.shape[0]):
         integrate_projection(topo, pl, k, t, r, w)
+        if pl[18][1, k] > 0:
+            apply_log(pl[18], pl[19], pl[20], pl[21], P, sizes[proj_pre[k]], sizes[proj_post[k]],
+                      w_off[k], k, pl[10], w, pl[12], pl[9][0], pl[9][1])
     for b in range(topo[1].shape[0]):
         integrate_bias(topo, pl, b, t, r, bias)
 
@@ -273,6 +315,8 @@ def start_averages(topo, pl, t, r):
     """H̄ ← H, ρ̄ ← ρ̄ at t and every integration clock at t (the sampled rule's first sample)."""
     P, sizes, offsets, w_off, proj_pre, proj_post = topo[0], topo[1], topo[2], topo[7], topo[15], topo[16]
     hbar, bbar, last_k, last_b = pl[10], pl[11], pl[14], pl[15]
+    pl[18][1] = 0  # no logged segment survives a restart of the averages
+    pl[18][3] = 0
     for k in range(proj_pre.shape[0]):
         a, b = proj_pre[k], proj_post[k]
         n = sizes[a] * sizes[b]

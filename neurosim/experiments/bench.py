@@ -2,7 +2,8 @@
 
 1. ``poisson`` scheduler on 64 blocks of 32 units, P = 1: block updates per second of the bare
    event loop (its overhead dominates), then of the plastic loop (event-driven baseline_hebb
-   plasticity, one block nudged by a rhythm) on the same network.
+   plasticity, one block nudged by a rhythm) on the same network, the rule applied at every
+   segment and once per 32 (``plasticity.apply_every``).
 2. The bundled multitask network (P = 32, its conditions clamped, its targets free): the bare
    event loop, then the plastic loop with the scenario's rule.
 3. ``sync`` scheduler on 4 blocks of 1024 units in a chain, P = 256: effective GFLOP/s of the
@@ -56,17 +57,23 @@ def _rate(sim, run, duration: float, repeats: int) -> float:
     return (sim.n_events - n0) / repeats / t
 
 
-def _plastic(compiled, rule="baseline_hebb", period=8.0):
+#: apply interval of the bench's logged plastic loop (``plasticity.apply_every``)
+LOGGED_APPLY_EVERY = 32
+
+
+def _plastic(compiled, rule="baseline_hebb", period=8.0, apply_every=1):
     from ..learning.plasticity import EventPlasticity, PlasticityConfig
     pl = EventPlasticity(compiled, [2 * np.pi / period], PlasticityConfig(rule, beta=0.25, lr=1e-4,
-                                                                          baseline_tau=8.0))
+                                                                          baseline_tau=8.0,
+                                                                          apply_every=apply_every))
     pl.keep_total = False  # as in a run: the weights learn, nobody reads the running sum
     return pl
 
 
 def bench_poisson(duration: float = 2000.0, repeats: int = 3) -> dict:
     """The bare event loop on 64 blocks of 32 units (P = 1), then the plastic loop (baseline_hebb,
-    one block nudged by a rhythm) on the same network in the same process."""
+    one block nudged by a rhythm) on the same network in the same process: the rule applied at
+    every segment, then once per :data:`LOGGED_APPLY_EVERY` segments (``plasticity.apply_every``)."""
     net, params = poisson_network()
     compiled = build(net, params, 1)
     sim = Simulator(compiled, scheduler="poisson", dt=10.0, seed=0)
@@ -76,8 +83,13 @@ def bench_poisson(duration: float = 2000.0, repeats: int = 3) -> dict:
     pl = _plastic(compiled)
     pl.run(sim, 1.0)
     plastic = _rate(sim, lambda d: pl.run(sim, d), duration, repeats)
+    logged = _plastic(compiled, apply_every=LOGGED_APPLY_EVERY)
+    logged.run(sim, 1.0)
+    plastic_logged = _rate(sim, lambda d: logged.run(sim, d), duration, repeats)
     return {"poisson_block_updates_per_second": bare, "plastic_block_updates_per_second": plastic,
-            "plastic_fraction_of_bare": plastic / bare}
+            "plastic_fraction_of_bare": plastic / bare,
+            "plastic_logged_block_updates_per_second": plastic_logged,
+            "plastic_logged_fraction_of_bare": plastic_logged / bare}
 
 
 def bench_multitask(duration: float = 200.0, repeats: int = 2) -> dict:
@@ -140,7 +152,10 @@ def bench_sync(n_ticks: int = 10, repeats: int = 3, size: int = 1024, particles:
 LINES = {
     "poisson": lambda r: (f"poisson, 64 blocks x 32 units, P=1:          {r['poisson_block_updates_per_second']:>12,.0f} block updates/s (bare event loop)\n"
                           f"  with plasticity (baseline_hebb):            {r['plastic_block_updates_per_second']:>12,.0f} block updates/s"
-                          f"  ({100 * r['plastic_fraction_of_bare']:.0f}% of bare)"),
+                          f"  ({100 * r['plastic_fraction_of_bare']:.0f}% of bare)\n"
+                          f"  the same, applied every {LOGGED_APPLY_EVERY} segments:       "
+                          f"{r['plastic_logged_block_updates_per_second']:>12,.0f} block updates/s"
+                          f"  ({100 * r['plastic_logged_fraction_of_bare']:.0f}% of bare)"),
     "multitask": lambda r: (f"multitask network (brain_multitask), P=32:   {r['multitask_block_updates_per_second']:>12,.0f} block updates/s (bare event loop)\n"
                             f"  with plasticity (the scenario's rule):      {r['multitask_plastic_block_updates_per_second']:>12,.0f} block updates/s"
                             f"  ({100 * r['multitask_plastic_fraction_of_bare']:.0f}% of bare)"),

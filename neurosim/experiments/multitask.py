@@ -138,7 +138,7 @@ class ConcurrentRun:
         pl = scenario["plasticity"]
         self.cfg = PlasticityConfig(pl["rule"], pl["beta"], pl["lr"], pl["baseline_tau"],
                                     pl["sample_interval"], pl["bias_lr_scale"], pl["lr_schedule"], pl["lr_final"],
-                                    pl["rhythm_gate"])
+                                    pl["rhythm_gate"], pl["apply_every"])
         complex_states = self.cfg.rule == "hep_continuous"
         self.compiled = build(self.net, params, scenario["network"]["particles"],
                               np.complex128 if complex_states else np.float64)

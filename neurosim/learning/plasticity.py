@@ -46,6 +46,7 @@ class PlasticityConfig:
     lr_schedule: str = "constant"   # "constant", or "cosine" from η down to lr_final·η at the horizon
     lr_final: float = 0.1
     rhythm_gate: bool = False       # demodulate only with the rhythms of the tasks that are on
+    apply_every: int = 1            # event rule: small projections apply their update once per this many segments
 
 
 def lr_factor(schedule: str, progress: float, final: float) -> float:
@@ -69,6 +70,9 @@ class OnlinePlasticity:
         if config.rhythm_gate:
             raise ValueError("plasticity.rhythm_gate needs the event-driven rule (EventPlasticity): the "
                              "sampled rule has no task timeline to gate its rhythms with")
+        if config.apply_every != 1:
+            raise ValueError("plasticity.apply_every needs the event-driven rule (EventPlasticity): the "
+                             "sampled rule applies its update at every sample")
         self.c, self.cfg = compiled, config
         self.omegas = np.asarray(sorted(set(omegas)), dtype=float)
         self.h_bar = None
@@ -163,11 +167,15 @@ class EventPlasticity:
     the tuple the plastic loops carry. ``horizon`` is the T of the cosine schedule."""
 
     def __init__(self, compiled, omegas: list[float], config: PlasticityConfig, horizon: float = 1.0):
+        from ..engine.drive import BLAS_MIN_WORK
+        from ..engine.plastic_deferred import make_log
         from ..engine.plastic_rule import RULE_IDS, SCHEDULE_IDS
         if config.rule not in RULES:
             raise ValueError(f"unknown plasticity rule {config.rule!r}; expected one of {RULES}")
         if config.lr_schedule not in SCHEDULE_IDS:
             lr_factor(config.lr_schedule, 0.0, config.lr_final)  # raises the schedule's error
+        if int(config.apply_every) != config.apply_every or config.apply_every < 1:
+            raise ValueError(f"plasticity.apply_every must be an integer >= 1, got {config.apply_every!r}")
         self.c, self.cfg = compiled, config
         self.omegas = np.asarray(sorted(set(omegas)), dtype=float)
         dt = compiled.dtype
@@ -183,7 +191,8 @@ class EventPlasticity:
         self.tuple = (RULE_IDS[config.rule], self.omegas, float(config.beta), float(config.baseline_tau),
                       float(config.lr), SCHEDULE_IDS[config.lr_schedule], float(config.lr_final),
                       float(horizon), float(config.bias_lr_scale), self.flags, self.hbar, self.bbar,
-                      self.total_w, self.total_b, self.last_k, self.last_b, np.zeros(n_h, dt), self.gate)
+                      self.total_w, self.total_b, self.last_k, self.last_b, np.zeros(n_h, dt), self.gate,
+                      *make_log(compiled, int(config.apply_every), BLAS_MIN_WORK))
 
     @property
     def keep_total(self) -> bool:

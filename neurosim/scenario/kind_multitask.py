@@ -143,6 +143,9 @@ PLASTICITY = Table({
     "lr_schedule": Field((str,), "constant", choices=("constant", "cosine"),
                          doc="η over the run: constant, or a cosine from lr down to lr·lr_final at the horizon"),
     "lr_final": Field((float,), 0.1, check=non_negative, doc="η at the horizon as a fraction of lr (cosine)"),
+    "apply_every": Field((int,), 1, check=positive_int,
+                         doc="a projection below the BLAS size applies its update once per this many of its "
+                             "integration segments, as one rank-K product (1: at every segment)"),
 }, default="absent")
 
 
