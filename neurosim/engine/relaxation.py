@@ -16,9 +16,9 @@ gives each group its λ). The residual is then checked per group, and a group wh
 ≤ tol stops being updated while the others go on: each group's states, stopping chunk and residual
 are those of the phase relaxed alone (particles do not interact), at one kernel call for all.
 
-numba's on-disk cache keys a function on its own file only: after changing :mod:`.drive`, :mod:`.update` or
-:mod:`.vexp`, delete ``__pycache__/relaxation.*.nb[ci]`` (or touch this file), or the cached
-kernels here keep the old code they inlined.
+numba's on-disk cache keys a function on its own file only, so the cached kernels here would keep
+the code they inlined from :mod:`.drive`, :mod:`.update` or :mod:`.vexp` after those change:
+``kernel_cache.py`` clears the package's caches when any kernel source changes.
 """
 from __future__ import annotations
 
