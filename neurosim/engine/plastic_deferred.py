@@ -41,6 +41,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .drive import BLAS_MIN_WORK
+
 U = np.uint64
 
 
@@ -124,9 +126,9 @@ def apply_log(lint, lflt, rows, scratch, P, na, nb, o, k, hbar, w, total, apply,
     lint[3, k] = 0
 
 
-def make_log(compiled, apply_every: int, small_work: int):
+def make_log(compiled, apply_every: int):
     """The ``lg`` tuple for ``compiled`` (module docstring): projections with P·n_a·n_b below
-    ``small_work`` and a real state dtype get capacity ``apply_every`` (none when it is 1)."""
+    ``BLAS_MIN_WORK`` and a real state dtype get capacity ``apply_every`` (none when it is 1)."""
     c = compiled
     P, sizes = c.n_particles, c.sizes
     n_proj = len(c.proj_names)
@@ -136,7 +138,7 @@ def make_log(compiled, apply_every: int, small_work: int):
     used, n_scratch = 0, 1
     for k, (a, b) in enumerate(zip(c.proj_pre, c.proj_post)):
         na, nb = int(sizes[a]), int(sizes[b])
-        if apply_every > 1 and real and P * na * nb < small_work:
+        if apply_every > 1 and real and P * na * nb < BLAS_MIN_WORK:
             lint[0, k], lint[2, k] = k_max, used
             used += k_max * P * (na + nb)
             n_scratch = max(n_scratch, k_max * P * 2 * nb + na * 2 * nb)

@@ -69,12 +69,6 @@ def rule_coefficient(rule, omegas, gate, beta, tau_avg, t0, t1):
 
 
 @njit(cache=True, inline="always")
-def lr_at(pl, t):
-    """η(t) of the plasticity tuple's schedule (:func:`lr_value`)."""
-    return lr_value(pl[4], pl[5], pl[6], pl[7], t)
-
-
-@njit(cache=True, inline="always")
 def lr_value(lr, schedule, final, horizon, t):
     """η(t): lr, or lr·(f + (1 − f)·½(1 + cos π t/T)) under the cosine schedule."""
     if schedule == 0:
@@ -225,16 +219,6 @@ def integrate_rows(P, sizes, offsets, w_off, proj_pre, proj_post, rule, omegas, 
                        coef.real, decay):
             apply_log(lint, lflt, rows, lscr, P, na, nb, o, k, hbar, w, total_w, apply, keep)
         return
-    _integrate_segment(P, offsets, a, b, na, nb, r, hbuf, hbar, w, total_w, o, coef, decay, apply,
-                       keep, hep)
-
-
-@njit(cache=True)
-def _integrate_segment(P, offsets, a, b, na, nb, r, hbuf, hbar, w, total_w, o, coef, decay, apply,
-                       keep, hep):
-    """One segment of projection a→b at once (module docstring's ΔW and H̄). Not inlined: its
-    views take reference counts, and a release anywhere in the inlined caller keeps the
-    compiler from removing the counts of every array argument around it."""
     if _is_silent(r, P, offsets, a) or _is_silent(r, P, offsets, b):
         h = hbuf[:na * nb]
         h[:] = 0.0
@@ -252,21 +236,15 @@ def _integrate_segment(P, offsets, a, b, na, nb, r, hbuf, hbar, w, total_w, o, c
 @njit(cache=True, inline="always")
 def integrate_bias(topo, pl, b, t, r, bias):
     """Integrate block b's biases (signal ρ̄(x_b), times the bias scale) over [last_b, t]."""
-    bias_rows(topo[0], topo[1], topo[2], pl[0], pl[1], pl[17], pl[2], pl[3], pl[4], pl[5], pl[6],
-              pl[7], pl[8], pl[9], pl[11], pl[13], pl[15], b, t, r, bias)
-
-
-@njit(cache=True, inline="always")
-def bias_rows(P, sizes, offsets, rule, omegas, gate, beta, tau_avg, lr, schedule, final, horizon,
-              scale, flags, bbar, total_b, last_b, b, t, r, bias):
-    """:func:`integrate_bias` from the tuples' fields."""
+    last_b = pl[15]
     t0 = last_b[b]
     if t <= t0:
         return
     last_b[b] = t
-    coef, decay = segment_coefficients(rule, omegas, gate, beta, tau_avg, lr, schedule, final,
-                                       horizon, scale, t0, t)
-    bias_segment(r, bias, bbar, total_b, P, sizes[b], offsets[b], coef, decay, flags[0], flags[1])
+    coef, decay = segment_coefficients(pl[0], pl[1], pl[17], pl[2], pl[3], pl[4], pl[5], pl[6],
+                                       pl[7], pl[8], t0, t)
+    bias_segment(r, bias, pl[11], pl[13], topo[0], topo[1][b], topo[2][b], coef, decay, pl[9][0],
+                 pl[9][1])
 
 
 @njit(cache=True, inline="always")

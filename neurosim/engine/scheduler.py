@@ -153,8 +153,9 @@ class PoissonScheduler:
         # a checkpoint written with another CLOCK_DRAWS keeps its own width: the refills draw
         # as many, so the run continues exactly as it would have
         self.draws = np.array(arrays["draws"], dtype=np.float64)
-        for k in self.CLOCK_ARRAYS[1:]:
-            getattr(self, k)[...] = arrays[k]
+        for k in self.CLOCK_ARRAYS:
+            if k != "draws":
+                getattr(self, k)[...] = arrays[k]
         self.seq = int(meta["seq"])
         for rng, state in zip(self.rngs, meta["rngs"], strict=True):
             rng.bit_generator.state = state

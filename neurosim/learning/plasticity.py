@@ -167,7 +167,6 @@ class EventPlasticity:
     the tuple the plastic loops carry. ``horizon`` is the T of the cosine schedule."""
 
     def __init__(self, compiled, omegas: list[float], config: PlasticityConfig, horizon: float = 1.0):
-        from ..engine.drive import BLAS_MIN_WORK
         from ..engine.plastic_deferred import make_log
         from ..engine.plastic_rule import RULE_IDS, SCHEDULE_IDS
         if config.rule not in RULES:
@@ -192,7 +191,7 @@ class EventPlasticity:
                       float(config.lr), SCHEDULE_IDS[config.lr_schedule], float(config.lr_final),
                       float(horizon), float(config.bias_lr_scale), self.flags, self.hbar, self.bbar,
                       self.total_w, self.total_b, self.last_k, self.last_b, np.zeros(n_h, dt), self.gate,
-                      *make_log(compiled, int(config.apply_every), BLAS_MIN_WORK))
+                      *make_log(compiled, int(config.apply_every)))
 
     @property
     def keep_total(self) -> bool:
